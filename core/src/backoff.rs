@@ -1,0 +1,165 @@
+//! Reconnect delays: exponential growth with jitter, as a pure function of the attempt number.
+//!
+//! Kept pure (no clock, no global RNG) so that a property test can check every delay for any
+//! seed and attempt, and so that two platforms given the same seed wait the same times.
+
+use std::time::Duration;
+
+/// How randomness spreads reconnect attempts, so that a thousand phones that lost the same
+/// server do not all come back in the same millisecond.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Jitter {
+    /// No randomness: exactly the exponential delay. Useful in tests, bad for crowds.
+    None,
+    /// A uniform delay between `min_delay` and the exponential delay ("full jitter"): the best
+    /// spread, at the cost of sometimes retrying early.
+    #[default]
+    Full,
+    /// Half the exponential delay plus a uniform share of the other half ("equal jitter"): never
+    /// less than half the nominal wait.
+    Equal,
+}
+
+/// The reconnect schedule. Defaults follow seed 003 (1 s doubling up to 30 s).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackoffPolicy {
+    /// Delay before the first retry, and the lower bound of every delay. Default 1 s.
+    pub min_delay: Duration,
+    /// Upper bound of every delay. Default 30 s.
+    pub max_delay: Duration,
+    /// Growth per failed attempt. Default 2.0. Must be >= 1.
+    pub factor: f64,
+    /// Randomness applied to each delay. Default [`Jitter::Full`].
+    pub jitter: Jitter,
+    /// Give up (state `Failed`) after this many consecutive failed attempts. Default `None`
+    /// (retry forever: mobile networks come back).
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for BackoffPolicy {
+    fn default() -> Self {
+        Self {
+            min_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+            factor: 2.0,
+            jitter: Jitter::Full,
+            max_attempts: None,
+        }
+    }
+}
+
+impl BackoffPolicy {
+    /// The delay without jitter for `attempt` (1-based): `min_delay * factor^(attempt-1)`,
+    /// capped at `max_delay`. Attempt 0 is treated as 1.
+    pub fn nominal_delay(&self, attempt: u32) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(1_000) as i32;
+        let min = self.min_delay.as_secs_f64();
+        let max = self.max_delay.as_secs_f64();
+        let grown = min * self.factor.max(1.0).powi(exponent);
+        // powi may overflow to infinity for large attempts; min() brings it back to the cap.
+        let capped = if grown.is_finite() { grown.min(max) } else { max };
+        Duration::from_secs_f64(capped.max(min).min(max.max(min)))
+    }
+
+    /// The delay to wait before attempt `attempt` (1-based), with jitter drawn from `rng`.
+    /// Always within `[min_delay, max_delay]`.
+    pub fn delay(&self, attempt: u32, rng: &mut fastrand::Rng) -> Duration {
+        let nominal = self.nominal_delay(attempt);
+        let min = self.min_delay.min(nominal);
+        let picked = match self.jitter {
+            Jitter::None => nominal,
+            Jitter::Full => uniform_between(min, nominal, rng),
+            Jitter::Equal => {
+                let half = nominal / 2;
+                half + uniform_between(Duration::ZERO, nominal - half, rng)
+            }
+        };
+        picked.clamp(self.min_delay.min(self.max_delay), self.max_delay.max(self.min_delay))
+    }
+}
+
+fn uniform_between(low: Duration, high: Duration, rng: &mut fastrand::Rng) -> Duration {
+    if high <= low {
+        return low;
+    }
+    let span = (high - low).as_nanos().min(u64::MAX as u128) as u64;
+    low + Duration::from_nanos(rng.u64(0..=span))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn policy(jitter: Jitter) -> BackoffPolicy {
+        BackoffPolicy { jitter, ..BackoffPolicy::default() }
+    }
+
+    #[test]
+    fn nominal_delay_doubles_from_one_second_up_to_thirty() {
+        let p = policy(Jitter::None);
+        let secs: Vec<u64> = (1..=7).map(|a| p.nominal_delay(a).as_secs()).collect();
+        assert_eq!(secs, vec![1, 2, 4, 8, 16, 30, 30]);
+    }
+
+    #[test]
+    fn no_jitter_gives_the_nominal_delay() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        assert_eq!(policy(Jitter::None).delay(3, &mut rng), Duration::from_secs(4));
+    }
+
+    #[test]
+    fn equal_jitter_never_waits_less_than_half() {
+        let mut rng = fastrand::Rng::with_seed(1);
+        let p = policy(Jitter::Equal);
+        for _ in 0..1000 {
+            let d = p.delay(4, &mut rng);
+            assert!(d >= Duration::from_secs(4) && d <= Duration::from_secs(8), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn full_jitter_spreads_over_the_whole_range() {
+        let mut rng = fastrand::Rng::with_seed(2);
+        let p = policy(Jitter::Full);
+        let delays: Vec<Duration> = (0..1000).map(|_| p.delay(5, &mut rng)).collect();
+        let low = delays.iter().filter(|d| **d < Duration::from_secs(4)).count();
+        let high = delays.iter().filter(|d| **d > Duration::from_secs(12)).count();
+        assert!(low > 50 && high > 50, "low {low} high {high}");
+    }
+
+    #[test]
+    fn same_seed_gives_same_schedule() {
+        let p = policy(Jitter::Full);
+        let mut a = fastrand::Rng::with_seed(42);
+        let mut b = fastrand::Rng::with_seed(42);
+        let sa: Vec<Duration> = (1..10).map(|n| p.delay(n, &mut a)).collect();
+        let sb: Vec<Duration> = (1..10).map(|n| p.delay(n, &mut b)).collect();
+        assert_eq!(sa, sb);
+    }
+
+    proptest! {
+        #[test]
+        fn every_delay_is_within_its_bounds(
+            seed in any::<u64>(),
+            attempt in any::<u32>(),
+            min_ms in 1u64..10_000,
+            extra_ms in 0u64..600_000,
+            factor in 1.0f64..10.0,
+            jitter in prop_oneof![Just(Jitter::None), Just(Jitter::Full), Just(Jitter::Equal)],
+        ) {
+            let p = BackoffPolicy {
+                min_delay: Duration::from_millis(min_ms),
+                max_delay: Duration::from_millis(min_ms + extra_ms),
+                factor,
+                jitter,
+                max_attempts: None,
+            };
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let d = p.delay(attempt, &mut rng);
+            prop_assert!(d >= p.min_delay, "{:?} below min {:?}", d, p.min_delay);
+            prop_assert!(d <= p.max_delay, "{:?} above max {:?}", d, p.max_delay);
+            prop_assert!(d <= p.nominal_delay(attempt));
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Streams the app reads: every event, or server messages filtered by name and room and paced
+//! by a rate limit (seed 000's event system: subscribe with filtering and throttling).
+
+use crate::event::Event;
+use crate::message::IncomingMessage;
+use crate::rate_limit::{Coalescer, RateLimit};
+use futures_util::Stream;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::sync::mpsc;
+
+/// Every event of a client, in order, from the moment it was created.
+#[derive(Debug)]
+pub struct EventStream {
+    receiver: mpsc::UnboundedReceiver<Event>,
+}
+
+impl EventStream {
+    pub(crate) fn new(receiver: mpsc::UnboundedReceiver<Event>) -> Self {
+        Self { receiver }
+    }
+
+    /// The next event; `None` once the client's driver has stopped.
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.receiver.recv().await
+    }
+
+    /// An event if one is waiting, without waiting.
+    pub fn try_recv(&mut self) -> Option<Event> {
+        self.receiver.try_recv().ok()
+    }
+}
+
+impl Stream for EventStream {
+    type Item = Event;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.receiver.poll_recv(cx)
+    }
+}
+
+/// Which server messages a [`Subscription`] delivers, and how fast.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscriptionOptions {
+    /// Event names to deliver; empty means all.
+    pub events: Vec<String>,
+    /// Deliver only messages whose payload names this room (`room` / `roomId` field).
+    pub room: Option<String>,
+    /// Pacing. Throttle and debounce keep the latest message; older ones in a burst are skipped.
+    pub rate: RateLimit,
+}
+
+impl SubscriptionOptions {
+    /// Messages of one event name.
+    ///
+    /// ```
+    /// let options = tether_core::SubscriptionOptions::event("pricing-updated");
+    /// assert_eq!(options.events, vec!["pricing-updated".to_owned()]);
+    /// ```
+    pub fn event(name: impl Into<String>) -> Self {
+        Self { events: vec![name.into()], ..Self::default() }
+    }
+
+    /// Only messages for `room`.
+    ///
+    /// ```
+    /// let options = tether_core::SubscriptionOptions::event("cursor-moved").in_room("estimate-1");
+    /// ```
+    pub fn in_room(mut self, room: impl Into<String>) -> Self {
+        self.room = Some(room.into());
+        self
+    }
+
+    /// Paced by `rate`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_core::{RateLimit, SubscriptionOptions};
+    /// let options = SubscriptionOptions::event("cursor-moved").with_rate(RateLimit::Throttle(Duration::from_millis(50)));
+    /// ```
+    pub fn with_rate(mut self, rate: RateLimit) -> Self {
+        self.rate = rate;
+        self
+    }
+
+    fn matches(&self, message: &IncomingMessage) -> bool {
+        (self.events.is_empty() || self.events.contains(&message.event))
+            && self.room.as_deref().is_none_or(|room| message.room() == Some(room))
+    }
+}
+
+/// Server messages matching a filter, paced by a rate limit.
+#[derive(Debug)]
+pub struct Subscription {
+    receiver: mpsc::UnboundedReceiver<Event>,
+    options: SubscriptionOptions,
+    coalescer: Coalescer<IncomingMessage>,
+    closed: bool,
+}
+
+impl Subscription {
+    pub(crate) fn new(
+        receiver: mpsc::UnboundedReceiver<Event>,
+        options: SubscriptionOptions,
+    ) -> Self {
+        let coalescer = Coalescer::new(options.rate);
+        Self { receiver, options, coalescer, closed: false }
+    }
+
+    /// The next matching message; `None` once the client stopped and nothing is held back.
+    pub async fn recv(&mut self) -> Option<IncomingMessage> {
+        loop {
+            let now = tokio::time::Instant::now().into_std();
+            if let Some(held) = self.coalescer.poll(now) {
+                return Some(held);
+            }
+            if self.closed {
+                // Deliver what a debounce or throttle still holds before ending.
+                return self.coalescer.discard();
+            }
+            let deadline = self.coalescer.deadline().map(tokio::time::Instant::from_std);
+            tokio::select! {
+                event = self.receiver.recv() => match event {
+                    Some(Event::Message(message)) if self.options.matches(&message) => {
+                        let now = tokio::time::Instant::now().into_std();
+                        if let Some(ready) = self.coalescer.offer(message, now) {
+                            return Some(ready);
+                        }
+                    }
+                    Some(_) => {}
+                    None => self.closed = true,
+                },
+                () = async {
+                    match deadline {
+                        Some(d) => tokio::time::sleep_until(d).await,
+                        None => std::future::pending().await,
+                    }
+                } => {}
+            }
+        }
+    }
+}
