@@ -457,6 +457,7 @@ impl Session {
         let mut out = ProtocolOutput::default();
         self.protocol.on_open(token, now, &mut out);
         self.absorb(out, now);
+        self.refresh_health(now);
     }
 
     /// Opening the transport, or the open transport, failed.
