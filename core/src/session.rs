@@ -23,6 +23,9 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 use url::Url;
 
+/// Pings remembered while waiting for their pongs; beyond this the link is dead anyway.
+const MAX_OUTSTANDING_PINGS: usize = 8;
+
 /// Something only the driver can do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -82,8 +85,9 @@ enum Phase {
 #[derive(Debug, Clone, Default)]
 struct Heartbeat {
     next_ping_at: Option<Instant>,
-    /// The ping whose pong we wait for: its sequence number and when it left.
-    outstanding: Option<(u64, Instant)>,
+    /// Pings whose pongs we wait for: sequence numbers and when they left. Several, because on
+    /// a link slower than the interval the next ping leaves before the last pong is back.
+    outstanding: VecDeque<(u64, Instant)>,
     /// The first ping sent since anything was last received: the dead-connection clock.
     first_unanswered_at: Option<Instant>,
     /// Pings sent since anything was last received.
@@ -519,11 +523,17 @@ impl Session {
         self.heartbeat.unanswered = 0;
         match frame {
             Frame::Pong(payload) => {
-                if let Some((sequence, sent_at)) = self.heartbeat.outstanding {
-                    if payload == sequence.to_be_bytes() {
-                        self.rtt.record(now.saturating_duration_since(sent_at));
-                        self.heartbeat.outstanding = None;
+                let answered = self
+                    .heartbeat
+                    .outstanding
+                    .iter()
+                    .position(|(seq, _)| payload == seq.to_be_bytes());
+                if let Some(index) = answered {
+                    if let Some((_, sent_at)) = self.heartbeat.outstanding.get(index) {
+                        self.rtt.record(now.saturating_duration_since(*sent_at));
                     }
+                    // Pongs come back in order: older pings will never be answered now.
+                    self.heartbeat.outstanding.drain(..=index);
                 }
             }
             // The WebSocket library answers pings itself.
@@ -1051,7 +1061,10 @@ impl Session {
         self.heartbeat.sequence += 1;
         let sequence = self.heartbeat.sequence;
         self.transmit.push_back(Frame::Ping(sequence.to_be_bytes().to_vec()));
-        self.heartbeat.outstanding = Some((sequence, now));
+        if self.heartbeat.outstanding.len() == MAX_OUTSTANDING_PINGS {
+            self.heartbeat.outstanding.pop_front();
+        }
+        self.heartbeat.outstanding.push_back((sequence, now));
         self.heartbeat.first_unanswered_at.get_or_insert(now);
         self.heartbeat.unanswered = self.heartbeat.unanswered.saturating_add(1);
         self.heartbeat.next_ping_at = Some(now + self.config.heartbeat_interval);

@@ -929,3 +929,28 @@ fn an_hour_of_flaky_network_keeps_every_invariant() {
         assert_eq!(s.messages_sent, accepted);
     }
 }
+
+#[test]
+fn a_link_slower_than_the_heartbeat_interval_still_measures_round_trips() {
+    let mut h = Harness::new(raw_config().with_heartbeat(ms(100), secs(5)));
+    h.connect_raw();
+    h.take_sent();
+    let mut in_flight = std::collections::VecDeque::new();
+    for _ in 0..20 {
+        h.advance(ms(50));
+        for f in h.take_sent() {
+            if let Frame::Ping(p) = f {
+                in_flight.push_back((h.now, p));
+            }
+        }
+        // Answer each ping 250 ms after it left: two more pings leave meanwhile.
+        while in_flight.front().is_some_and(|(at, _)| h.now >= *at + ms(250)) {
+            if let Some((_, p)) = in_flight.pop_front() {
+                h.session.handle_frame(Frame::Pong(p), h.now);
+            }
+        }
+    }
+    let latency = h.session.stats(h.now).latency;
+    assert!(latency.samples >= 3, "{latency:?}");
+    assert!(latency.last.is_some_and(|l| l >= ms(250) && l <= ms(300)), "{latency:?}");
+}

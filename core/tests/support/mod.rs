@@ -1,0 +1,8 @@
+//! Test support: servers started on random loopback ports and stopped on drop, a fault proxy,
+//! and waiting for conditions (never for fixed times).
+#![allow(dead_code)]
+
+pub mod fault_proxy;
+pub mod node_server;
+pub mod wait;
+pub mod ws_server;

@@ -1,0 +1,192 @@
+//! The official Node Socket.IO server (tests/servers/node/server.js) and a Redis server, started
+//! as child processes on random loopback ports and killed on drop.
+
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+
+use super::wait;
+
+fn server_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/servers/node/server.js")
+}
+
+/// A running official Socket.IO server.
+pub struct NodeServer {
+    child: Child,
+    stdin: ChildStdin,
+    port: u16,
+    reports: Arc<Mutex<Vec<Value>>>,
+    args: Vec<String>,
+}
+
+impl NodeServer {
+    /// Starts `server.js` with `args` on a random port.
+    pub async fn start(args: &[&str]) -> Self {
+        Self::start_on(0, args.iter().map(|s| (*s).to_owned()).collect()).await
+    }
+
+    async fn start_on(port: u16, args: Vec<String>) -> Self {
+        let script = server_script();
+        assert!(
+            script.parent().is_some_and(|d| d.join("node_modules").exists()),
+            "run scripts/install-deps.sh first (tests/servers/node/node_modules is missing)"
+        );
+        let mut child = Command::new("node")
+            .arg(&script)
+            .arg("--port")
+            .arg(port.to_string())
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start node: {e}"));
+        let stdin = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let (port_tx, port_rx) = tokio::sync::oneshot::channel();
+        let sink = reports.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            let mut port_tx = Some(port_tx);
+            while let Ok(Some(line)) = lines.next_line().await {
+                let Ok(report) = serde_json::from_str::<Value>(&line) else { continue };
+                if report["event"] == "listening" {
+                    if let Some(tx) = port_tx.take() {
+                        let _ = tx.send(report["port"].as_u64().unwrap_or(0) as u16);
+                    }
+                } else if report["event"] == "fatal" {
+                    panic!("node server failed: {report}");
+                }
+                if let Ok(mut all) = sink.lock() {
+                    all.push(report);
+                }
+            }
+        });
+        let port = tokio::time::timeout(wait::PATIENCE, port_rx)
+            .await
+            .unwrap_or_else(|_| panic!("node server did not start"))
+            .unwrap_or_else(|_| panic!("node server exited before listening"));
+        Self { child, stdin, port, reports, args }
+    }
+
+    /// Kills this server and starts a new one with the same arguments on the same port.
+    pub async fn restart(self) -> Self {
+        let (port, args) = (self.port, self.args.clone());
+        self.stop().await;
+        // The port was just released; the new server binds it again.
+        Self::start_on(port, args).await
+    }
+
+    /// Kills the server and waits for it to exit.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its address.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// The URL a client connects to.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Sends a stdin command (see the server's README) and waits for its `done` report.
+    pub async fn command(&mut self, mut command: Value) {
+        let id = format!("c{}", fastrand::u64(..));
+        command["id"] = Value::String(id.clone());
+        let line = format!("{command}\n");
+        self.stdin.write_all(line.as_bytes()).await.unwrap_or_else(|e| panic!("stdin: {e}"));
+        self.stdin.flush().await.unwrap_or_else(|e| panic!("stdin: {e}"));
+        let reports = self.reports.clone();
+        wait::until("command done", || {
+            reports
+                .lock()
+                .map(|r| r.iter().any(|x| x["event"] == "done" && x["id"] == id.as_str()))
+                .unwrap_or(false)
+        })
+        .await;
+    }
+
+    /// Every report so far.
+    pub fn reports(&self) -> Vec<Value> {
+        self.reports.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// The `args` of every `received` report for event `name`, in arrival order.
+    pub fn received(&self, name: &str) -> Vec<Value> {
+        self.reports()
+            .into_iter()
+            .filter(|r| r["event"] == "received" && r["name"] == name)
+            .map(|r| r["args"].clone())
+            .collect()
+    }
+
+    /// Reports of one kind (`connection`, `disconnect`, ...).
+    pub fn reports_of(&self, kind: &str) -> Vec<Value> {
+        self.reports().into_iter().filter(|r| r["event"] == kind).collect()
+    }
+
+    /// Waits until `condition` holds over the reports.
+    pub async fn wait_for(&self, what: &str, condition: impl Fn(&[Value]) -> bool) {
+        let reports = self.reports.clone();
+        wait::until(what, || reports.lock().map(|r| condition(&r)).unwrap_or(false)).await;
+    }
+}
+
+/// A throwaway Redis server (Debian's redis-server) on a free loopback port.
+pub struct RedisServer {
+    _child: Child,
+    port: u16,
+}
+
+impl RedisServer {
+    /// Starts Redis and waits until it accepts connections.
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server (run scripts/install-deps.sh): {e}")
+            });
+        wait::until_async("redis to accept connections", || async move {
+            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+        })
+        .await;
+        Self { _child: child, port }
+    }
+
+    /// The `redis://` URL.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
