@@ -29,6 +29,9 @@ const NAME: &str = "socket.io";
 /// Attachments one packet may announce; more is a hostile or broken server.
 const MAX_ATTACHMENTS: usize = 64;
 
+/// Events held before the handshake completes; a server replaying more is misbehaving.
+const MAX_EARLY_EVENTS: usize = 10_000;
+
 /// One namespace's state. Survives reconnects for recovery (`pid`, `offset`).
 #[derive(Debug, Clone)]
 struct Namespace {
@@ -53,6 +56,9 @@ pub struct SocketIo {
     engine: Option<OpenInfo>,
     assembler: BinaryAssembler,
     ready: bool,
+    /// Events that arrived before the handshake finished. A recovering server replays missed
+    /// events before its CONNECT answer; like socket.io-client we hand them over after it.
+    early: Vec<IncomingMessage>,
 }
 
 impl SocketIo {
@@ -76,6 +82,7 @@ impl SocketIo {
             engine: None,
             assembler: BinaryAssembler::new(),
             ready: false,
+            early: Vec::new(),
             config,
         }
     }
@@ -227,6 +234,7 @@ impl SocketIo {
             self.ready = true;
             let recovered = self.namespaces.iter().all(|n| n.recovered);
             out.events.push_back(ProtocolEvent::Ready { recovered });
+            out.events.extend(self.early.drain(..).map(ProtocolEvent::Message));
         }
     }
 
@@ -265,14 +273,16 @@ impl SocketIo {
                 }
             }
         }
-        out.events.push_back(ProtocolEvent::Message(IncomingMessage {
-            namespace,
-            event,
-            data: items,
-            binary,
-            ack_id,
-            offset,
-        }));
+        let message = IncomingMessage { namespace, event, data: items, binary, ack_id, offset };
+        if self.ready {
+            out.events.push_back(ProtocolEvent::Message(message));
+        } else if self.early.len() < MAX_EARLY_EVENTS {
+            self.early.push(message);
+        } else {
+            out.events.push_back(ProtocolEvent::Malformed(
+                "too many events before the CONNECT answer".into(),
+            ));
+        }
     }
 
     fn known_namespace(&self, namespace: &str) -> Result<(), SendError> {
@@ -398,6 +408,7 @@ impl Protocol for SocketIo {
         self.engine = None;
         self.auth = None;
         self.ready = false;
+        self.early.clear();
         self.assembler.reset();
         for ns in &mut self.namespaces {
             ns.connected = false;
@@ -612,6 +623,25 @@ mod tests {
         );
         let out = feed(&mut p, r#"40{"sid":"s2","pid":"p1"}"#);
         assert!(out.events.contains(&ProtocolEvent::Ready { recovered: true }));
+    }
+
+    #[test]
+    fn events_replayed_before_the_connect_answer_come_after_ready() {
+        let mut p = connected(&["/"]);
+        p.on_close();
+        feed(&mut p, OPEN);
+        assert!(feed(&mut p, r#"42["missed",1,"o1"]"#).events.is_empty());
+        let out = feed(&mut p, r#"40{"sid":"s2","pid":"p1"}"#);
+        let kinds: Vec<&str> = out
+            .events
+            .iter()
+            .map(|e| match e {
+                ProtocolEvent::Ready { .. } => "ready",
+                ProtocolEvent::Message(_) => "message",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, vec!["other", "ready", "message"]);
     }
 
     #[test]

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Installs what Tether's tests need beyond the Rust toolchain, on a Debian 12 machine (root).
+#
+#   - Debian packages: redis-server (Redis for the multi-node Socket.IO tests; the tests start
+#     their own redis-server on free loopback ports, so the package's own service is kept
+#     stopped and disabled) and debootstrap (for scripts/swift-toolchain.sh).
+#   - npm dependencies of the Socket.IO test server (tests/servers/node), via `npm ci`, when
+#     node_modules is missing or older than package-lock.json.
+#
+# Idempotent, quiet on success, and fast when everything is already present.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+NODE_DIR="$REPO/tests/servers/node"
+LOG="$(mktemp)"
+trap 'rm -f "$LOG"' EXIT
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO=(sudo); else
+        echo "install-deps.sh: must run as root (or with sudo available)" >&2; exit 1
+    fi
+fi
+
+# Runs a command with its output captured; prints it only if the command fails.
+quiet() {
+    if ! "$@" >"$LOG" 2>&1; then
+        echo "install-deps.sh: failed: $*" >&2
+        cat "$LOG" >&2
+        exit 1
+    fi
+}
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+systemd_running() { [ -d /run/systemd/system ]; }
+
+# ---------------------------------------------------------------------------------------------
+# Debian packages
+PKGS=(redis-server debootstrap)
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    # Node 20 is expected on the machine; Debian's own nodejs/npm is a working fallback.
+    PKGS+=(nodejs npm)
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do installed "$p" || missing+=("$p"); done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    # Keep package maintainer scripts from starting services (the redis-server package would
+    # otherwise start a Redis on the default port). Only if no policy is already in place.
+    POLICY=/usr/sbin/policy-rc.d
+    own_policy=0
+    if [ ! -e "$POLICY" ]; then
+        printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$POLICY" >/dev/null
+        "${SUDO[@]}" chmod 755 "$POLICY"
+        own_policy=1
+    fi
+    restore_policy() { if [ "$own_policy" = 1 ]; then "${SUDO[@]}" rm -f "$POLICY"; fi; }
+    trap 'restore_policy; rm -f "$LOG"' EXIT
+    quiet "${SUDO[@]}" apt-get update -q
+    quiet "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+    restore_policy
+    own_policy=0
+fi
+
+# The redis-server package's own service must not be left running (or start at boot): the
+# tests start their own instances on random ports.
+if installed redis-server; then
+    if systemd_running; then
+        if systemctl is-enabled --quiet redis-server.service 2>/dev/null \
+            || systemctl is-active --quiet redis-server.service 2>/dev/null; then
+            quiet "${SUDO[@]}" systemctl disable --now redis-server.service
+        fi
+    else
+        pidfile=/run/redis/redis-server.pid
+        if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+            quiet "${SUDO[@]}" /etc/init.d/redis-server stop
+        fi
+        # No systemd: keep the SysV script from starting it at boot too.
+        if ls /etc/rc[2-5].d/S*redis-server >/dev/null 2>&1; then
+            quiet "${SUDO[@]}" update-rc.d redis-server disable
+        fi
+    fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# npm dependencies of the Socket.IO test server
+stamp="$NODE_DIR/node_modules/.package-lock.json"   # written by npm ci / npm install
+if [ ! -f "$stamp" ] || [ "$NODE_DIR/package-lock.json" -nt "$stamp" ]; then
+    (cd "$NODE_DIR" && quiet npm ci --no-audit --no-fund --loglevel=error)
+    touch "$stamp"
+fi
