@@ -57,6 +57,15 @@ impl PendingAcks {
         self.pending.len()
     }
 
+    /// App messages written to the socket and waiting for their answer (joins, leaves and
+    /// messages still in the outbox left out): the `in_flight` figure of the stats.
+    pub fn messages_in_flight(&self) -> usize {
+        self.pending
+            .values()
+            .filter(|a| a.in_flight && matches!(a.purpose, AckPurpose::Message { .. }))
+            .count()
+    }
+
     /// True when nothing is outstanding.
     pub fn is_empty(&self) -> bool {
         self.pending.is_empty()

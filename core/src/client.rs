@@ -7,7 +7,7 @@ use crate::driver::{Command, Driver, EventHub};
 use crate::error::{Error, ErrorKind};
 use crate::event::Event;
 use crate::health::HealthStatus;
-use crate::message::{AckReply, IncomingMessage, OutgoingMessage};
+use crate::message::{AckId, AckReply, IncomingMessage, OutgoingMessage};
 use crate::protocol::Protocol;
 use crate::session::{SendOptions, Session};
 use crate::stats::Stats;
@@ -192,12 +192,27 @@ impl Client {
         self.tell(Command::AppForeground(foreground)).await
     }
 
-    /// Sends a message (queued while offline). Returns once the engine accepted it.
+    /// Sends a message (queued while offline), fire and forget: it is handed to the engine
+    /// without waiting for its answer, as async-nats's `publish` does. Waiting would cost two
+    /// task switches per message and cap throughput at a fraction of the socket's (W2 in
+    /// BENCHMARKS.md). Returns an error if the client is closed; a message the engine refuses
+    /// later (too large, unsupported by the protocol, outbox full under
+    /// [`crate::OverflowPolicy::Reject`]) is reported as [`Event::Error`]. Use
+    /// [`Client::send_with`] with [`SendOptions::fire_and_forget`] to get that answer instead.
     pub async fn send(&self, message: OutgoingMessage) -> Result<(), Error> {
-        self.send_with(message, SendOptions::fire_and_forget()).await.map(|_| ())
+        if *self.state.borrow() == ConnectionState::Closed {
+            return Err(Error::from(crate::SendError::Closed));
+        }
+        self.tell(Command::Send {
+            message: Box::new(message),
+            options: SendOptions::fire_and_forget(),
+            accepted: None,
+            ack: None,
+        })
+        .await
     }
 
-    /// Sends `event` with one JSON argument.
+    /// Sends `event` with one JSON argument, fire and forget (see [`Client::send`]).
     pub async fn emit(&self, event: &str, payload: Value) -> Result<(), Error> {
         self.send(OutgoingMessage::new(event, payload)).await
     }
@@ -239,14 +254,14 @@ impl Client {
         let wants_ack = options.ack.is_some();
         let accepted = self
             .request(|accepted| Command::Send {
-                message,
+                message: Box::new(message),
                 options,
-                accepted,
+                accepted: Some(accepted),
                 ack: wants_ack.then_some(ack_tx),
             })
             .await?;
-        accepted?;
-        Ok(PendingAck { receiver: wants_ack.then_some(ack_rx) })
+        let id = accepted?;
+        Ok(PendingAck { id, receiver: wants_ack.then_some(ack_rx) })
     }
 
     /// Answers a server message that asked for an acknowledgement.
@@ -255,7 +270,7 @@ impl Client {
             Error::new(ErrorKind::Protocol, "this message did not ask for an acknowledgement")
         })?;
         let namespace = message.namespace.clone();
-        self.request(|done| Command::Ack { namespace, ack_id, reply, done })
+        self.request(|done| Command::Ack { namespace, ack_id, reply: Box::new(reply), done })
             .await?
             .map_err(Error::from)
     }
@@ -267,8 +282,9 @@ impl Client {
         // Subscribe before asking, so the confirmation cannot slip past.
         let mut events = self.hub.subscribe();
         let owned = room.to_owned();
-        let connected = self.request(|done| Command::Join { room: owned, done }).await??;
-        if !connected {
+        let sent = self.request(|done| Command::Join { room: owned, done }).await??;
+        if !sent {
+            // Already joined, or offline: joined (again) on connect.
             return Ok(());
         }
         while let Some(event) = events.recv().await {
@@ -335,10 +351,17 @@ impl Client {
 /// An acknowledgement on its way.
 #[derive(Debug)]
 pub struct PendingAck {
+    id: Option<AckId>,
     receiver: Option<oneshot::Receiver<Result<AckReply, crate::AckError>>>,
 }
 
 impl PendingAck {
+    /// The acknowledgement id (`None` if none was requested): the id its
+    /// [`Event::AckSettled`] will carry.
+    pub fn id(&self) -> Option<AckId> {
+        self.id
+    }
+
     /// Waits for the answer (an empty reply if none was requested).
     pub async fn wait(self) -> Result<AckReply, Error> {
         match self.receiver {

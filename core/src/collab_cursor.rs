@@ -8,6 +8,7 @@
 //! Built on the engine's pure [`Coalescer`] with [`RateLimit::Throttle`]; time comes in as
 //! arguments.
 
+use crate::collab_config::LONGEST_WAIT;
 use crate::collab_presence::Cursor;
 use crate::rate_limit::{Coalescer, RateLimit};
 use std::collections::BTreeMap;
@@ -46,7 +47,11 @@ pub struct CursorThrottle {
 impl CursorThrottle {
     /// At most one position per `period` per room.
     pub fn new(period: Duration) -> Self {
-        Self { period, rooms: BTreeMap::new(), counts: CursorCounts::default() }
+        Self {
+            period: period.min(LONGEST_WAIT),
+            rooms: BTreeMap::new(),
+            counts: CursorCounts::default(),
+        }
     }
 
     /// The app reports a position. Returns it if it may go out now; otherwise it is held as
@@ -152,8 +157,9 @@ mod tests {
     fn a_thousand_updates_in_a_second_give_at_most_21_sends_ending_at_the_last_position() {
         let t0 = Instant::now();
         let mut t = CursorThrottle::new(ms(50));
-        let updates: Vec<_> =
-            (0..1000u32).map(|i| (Duration::from_micros(u64::from(i) * 1000), f64::from(i))).collect();
+        let updates: Vec<_> = (0..1000u32)
+            .map(|i| (Duration::from_micros(u64::from(i) * 1000), f64::from(i)))
+            .collect();
         let sent = run(&mut t, &updates, t0);
         assert!(sent.len() <= 21, "{} sends", sent.len());
         assert!(sent.len() >= 20, "the stream is paced, not starved: {} sends", sent.len());
@@ -170,10 +176,8 @@ mod tests {
         let mut times = Vec::new();
         for i in 0..500u64 {
             let now = t0 + Duration::from_micros(i * 1700);
-            if t.poll_timeout().is_some_and(|due| due <= now) {
-                if !t.poll(now).is_empty() {
-                    times.push(now);
-                }
+            if t.poll_timeout().is_some_and(|due| due <= now) && !t.poll(now).is_empty() {
+                times.push(now);
             }
             if t.update("doc", at(i as f64), true, now).is_some() {
                 times.push(now);

@@ -16,6 +16,7 @@
 //!
 //! Time comes in as arguments.
 
+use crate::collab_config::LONGEST_WAIT;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -73,7 +74,7 @@ impl FieldActivity {
     /// events go out in any one-second window (at least 1).
     pub fn new(typing_timeout: Duration, max_per_second: u32) -> Self {
         Self {
-            typing_timeout,
+            typing_timeout: typing_timeout.min(LONGEST_WAIT),
             max_per_second: max_per_second.max(1),
             rooms: BTreeMap::new(),
             online: false,
@@ -208,7 +209,9 @@ impl FieldActivity {
         for (room, fields) in &mut self.rooms {
             for step in 0..4 {
                 let send = match step {
-                    0 if fields.typing_told.is_some() && fields.typing_told != fields.typing_want => {
+                    0 if fields.typing_told.is_some()
+                        && fields.typing_told != fields.typing_want =>
+                    {
                         fields.typing_told.take().map(|f| (f, FieldSignal::TypingStop))
                     }
                     1 if fields.focus_told.is_some() && fields.focus_told != fields.focus_want => {

@@ -8,6 +8,11 @@ use crate::outbox::OverflowPolicy;
 use std::time::Duration;
 use url::Url;
 
+/// The longest duration any setting accepts: a year. Deadlines are `now + duration`, and far
+/// beyond this they stop being representable (`Duration::MAX` would panic), so "never" is
+/// spelled as a long time, or `None` where a setting is optional.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
 /// Which wire protocol the client speaks.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProtocolConfig {
@@ -27,7 +32,7 @@ pub struct RawWebSocketConfig {
 }
 
 /// Options of the Socket.IO protocol.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct SocketIoConfig {
     /// The Engine.IO path. Default `"/socket.io/"`.
     pub path: String,
@@ -45,6 +50,22 @@ pub struct SocketIoConfig {
     /// Ask the server for connection state recovery (send `pid` and `offset` on reconnect).
     /// Default true; harmless against servers without recovery.
     pub recovery: bool,
+}
+
+impl std::fmt::Debug for SocketIoConfig {
+    // `auth` may hold credentials (an API key): show its field names, never their values.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let auth: Vec<&str> = self.auth.keys().map(String::as_str).collect();
+        f.debug_struct("SocketIoConfig")
+            .field("path", &self.path)
+            .field("namespaces", &self.namespaces)
+            .field("auth_fields", &auth)
+            .field("join_event", &self.join_event)
+            .field("leave_event", &self.leave_event)
+            .field("room_field", &self.room_field)
+            .field("recovery", &self.recovery)
+            .finish()
+    }
 }
 
 impl Default for SocketIoConfig {
@@ -537,6 +558,20 @@ impl Config {
             ));
         }
         positive("health.error_window", h.error_window)?;
+        let durations = [
+            ("backoff.max_delay", b.max_delay),
+            ("backoff_reset_after", self.backoff_reset_after),
+            ("connect_timeout", self.connect_timeout),
+            ("heartbeat_interval", self.heartbeat_interval),
+            ("heartbeat_timeout", self.heartbeat_timeout),
+            ("ack_timeout", self.ack_timeout),
+            ("offline_retry_interval", self.offline_retry_interval),
+            ("outbox_ttl", self.outbox_ttl.unwrap_or_default()),
+            ("health.error_window", h.error_window),
+        ];
+        if let Some((field, _)) = durations.iter().find(|(_, d)| *d > MAX_DURATION) {
+            return Err(ConfigError::new(field, "must be at most a year (config::MAX_DURATION)"));
+        }
         if let ProtocolConfig::SocketIo(sio) = &self.protocol {
             if !sio.path.starts_with('/') {
                 return Err(ConfigError::new("socket_io.path", "must start with '/'"));
@@ -657,6 +692,12 @@ mod tests {
         assert_eq!(field_of(base().with_buffers(10, 4096)), "read_buffer_bytes");
         assert_eq!(field_of(base().with_size_limits(0, 1)), "max_message_bytes");
         assert_eq!(field_of(base().with_failover_after(0)), "failover_after");
+        assert_eq!(field_of(base().with_ack_timeout(Duration::MAX)), "ack_timeout");
+        assert_eq!(
+            field_of(base().with_reconnect_delays(Duration::from_secs(1), Duration::MAX)),
+            "backoff.max_delay"
+        );
+        assert_eq!(field_of(base().with_ack_timeout(MAX_DURATION)), "<valid>");
         let inverted = HealthThresholds {
             unhealthy_rtt: Duration::from_millis(1),
             ..HealthThresholds::default()

@@ -24,6 +24,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tracing::{debug, info, trace, warn};
 
+/// Frames waiting for the socket before the driver stops taking commands: a fast sender then
+/// waits in `send().await` instead of growing a buffer without bound.
+const MAX_PENDING_WRITES: usize = 256;
+
+/// Commands handled in one go when several are waiting (a burst of sends).
+const COMMAND_BURST: usize = 64;
+
 /// How long a closing socket may take to write its last frames before it is simply dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
@@ -36,16 +43,20 @@ pub(crate) enum Command {
         done: oneshot::Sender<()>,
     },
     ReconnectNow,
+    // Boxed: the command channel allocates room for 32 commands per client up front, sized by
+    // the largest variant (W4 in BENCHMARKS.md: memory per idle connection).
     Send {
-        message: OutgoingMessage,
+        message: Box<OutgoingMessage>,
         options: SendOptions,
-        accepted: oneshot::Sender<Result<Option<AckId>, SendError>>,
+        /// `None`: nobody waits for the answer ([`crate::Client::send`]); a refusal is then
+        /// published as [`Event::Error`].
+        accepted: Option<oneshot::Sender<Result<Option<AckId>, SendError>>>,
         ack: Option<oneshot::Sender<Result<AckReply, AckError>>>,
     },
     Ack {
         namespace: String,
         ack_id: u64,
-        reply: AckReply,
+        reply: Box<AckReply>,
         done: oneshot::Sender<Result<(), SendError>>,
     },
     Join {
@@ -176,9 +187,21 @@ impl Driver {
             let deadline = self.session.poll_timeout().map(tokio::time::Instant::from_std);
             let connected = self.sink.is_some();
             let must_write = connected && (!self.pending.is_empty() || self.unflushed);
+            let accepting = !self.commands_closed && self.pending.len() < MAX_PENDING_WRITES;
             tokio::select! {
-                command = self.commands.recv(), if !self.commands_closed => match command {
-                    Some(command) => self.on_command(command),
+                command = self.commands.recv(), if accepting => match command {
+                    Some(command) => {
+                        self.on_command(command);
+                        // Take the rest of a burst now, so that it goes out in one write
+                        // instead of one write (and one wake-up) per message.
+                        let room = MAX_PENDING_WRITES.saturating_sub(self.pending.len());
+                        for _ in 1..room.min(COMMAND_BURST) {
+                            match self.commands.try_recv() {
+                                Ok(command) => self.on_command(command),
+                                Err(_) => break,
+                            }
+                        }
+                    }
                     None => {
                         // Every client handle is gone: close cleanly and stop.
                         debug!("last client handle dropped; closing");
@@ -344,18 +367,27 @@ impl Driver {
             }
             Command::ReconnectNow => self.session.reconnect_now(now),
             Command::Send { message, options, accepted, ack } => {
-                let result = self.session.send(message, options, now);
+                let result = self.session.send(*message, options, now);
                 if let (Ok(Some(id)), Some(waiter)) = (&result, ack) {
                     self.ack_waiters.insert(*id, waiter);
                 }
-                let _ = accepted.send(result);
+                match accepted {
+                    Some(accepted) => {
+                        let _ = accepted.send(result);
+                    }
+                    None => {
+                        if let Err(refused) = result {
+                            warn!(error = %refused, "message refused");
+                            self.hub.publish(&Event::Error(refused.into()));
+                        }
+                    }
+                }
             }
             Command::Ack { namespace, ack_id, reply, done } => {
-                let _ = done.send(self.session.ack(&namespace, ack_id, reply, now));
+                let _ = done.send(self.session.ack(&namespace, ack_id, *reply, now));
             }
             Command::Join { room, done } => {
-                let connected = self.session.state().is_connected();
-                let _ = done.send(self.session.join(&room, now).map(|()| connected));
+                let _ = done.send(self.session.join(&room, now));
             }
             Command::Leave { room, done } => {
                 let _ = done.send(self.session.leave(&room, now));

@@ -40,6 +40,18 @@ mod driver;
 pub mod subscription;
 pub mod transport;
 
+// Collaboration helpers.
+pub mod collab;
+mod collab_actor;
+pub mod collab_config;
+pub mod collab_cursor;
+pub mod collab_events;
+pub mod collab_optimistic;
+pub mod collab_presence;
+pub mod collab_typing;
+pub mod collab_versioned;
+pub mod collab_wire;
+
 pub use backoff::{BackoffPolicy, Jitter};
 pub use client::{Client, ClientBuilder, PendingAck};
 pub use config::{Config, ProtocolConfig, RawWebSocketConfig, SocketIoConfig};
@@ -56,3 +68,15 @@ pub use session::{Action, SendOptions, Session};
 pub use stats::Stats;
 pub use subscription::{EventStream, Subscription, SubscriptionOptions};
 pub use token::{Token, TokenError, TokenProvider};
+
+// Collaboration helpers.
+pub use collab::{
+    CollabEvent, CollabEventStream, CollabState, CollabStats, Collaboration, RoomState,
+};
+pub use collab_config::CollabConfig;
+pub use collab_events::CollabEvents;
+pub use collab_optimistic::{OptimisticId, OptimisticOutcome, RollbackReason, Verdict};
+pub use collab_presence::{
+    Cursor, LeaveReason, Member, MemberChange, PresenceChange, PresenceState,
+};
+pub use collab_versioned::{Conflict, ConflictInput, ConflictOutcome, ConflictPolicy, FieldVersion};

@@ -47,6 +47,9 @@ pub struct SendOptions {
     /// Re-send after a reconnect if the acknowledgement had not come (`None`: the configured
     /// `at_least_once`). Only meaningful with `ack`.
     pub at_least_once: Option<bool>,
+    /// Never queue: refused with [`SendError::NotConnected`] unless connected now (Socket.IO's
+    /// "volatile"; for cursor positions and other state that is stale by the time it could go).
+    pub volatile: bool,
 }
 
 impl SendOptions {
@@ -57,12 +60,17 @@ impl SendOptions {
 
     /// An acknowledgement with the configured or the given timeout.
     pub fn with_ack(timeout: Option<Duration>) -> Self {
-        Self { ack: Some(timeout), at_least_once: None }
+        Self { ack: Some(timeout), ..Self::default() }
+    }
+
+    /// Sent only if connected right now, never queued.
+    pub fn volatile() -> Self {
+        Self { volatile: true, ..Self::default() }
     }
 
     /// An acknowledgement, re-sent after reconnects until it comes or times out.
     pub fn at_least_once(timeout: Option<Duration>) -> Self {
-        Self { ack: Some(timeout), at_least_once: Some(true) }
+        Self { ack: Some(timeout), at_least_once: Some(true), ..Self::default() }
     }
 }
 
@@ -271,6 +279,9 @@ impl Session {
             return Err(SendError::TooLarge { size, limit: self.config.max_message_bytes });
         }
         self.protocol.check(&message)?;
+        if options.volatile && !matches!(self.phase, Phase::Ready { .. }) {
+            return Err(SendError::NotConnected);
+        }
         let ack = match options.ack {
             None => None,
             Some(timeout) => {
@@ -285,7 +296,9 @@ impl Session {
                         limit: self.config.max_pending_acks,
                     });
                 }
-                let timeout = timeout.unwrap_or(self.config.ack_timeout);
+                // "Never" (`Duration::MAX`) means a year: `now + MAX` would not be an instant.
+                let timeout =
+                    timeout.unwrap_or(self.config.ack_timeout).min(crate::config::MAX_DURATION);
                 let reliable = options.at_least_once.unwrap_or(self.config.at_least_once);
                 Some((now + timeout, reliable))
             }
@@ -358,16 +371,19 @@ impl Session {
     }
 
     /// Joins a room: remembered across reconnects and re-joined after each, in join order,
-    /// before the outbox flushes.
-    pub fn join(&mut self, room: &str, now: Instant) -> Result<(), SendError> {
+    /// before the outbox flushes. Returns true when a join went out now (so a
+    /// [`Event::RoomJoined`] or [`Event::RoomJoinFailed`] will follow); false when the room was
+    /// already joined or the client is offline (it is joined on connect).
+    pub fn join(&mut self, room: &str, now: Instant) -> Result<bool, SendError> {
         if !self.protocol.supports_rooms() {
             return Err(SendError::Unsupported { protocol: self.protocol.name(), what: "rooms" });
         }
         self.pending_leaves.retain(|r| r != room);
         if self.rooms.insert(room) && matches!(self.phase, Phase::Ready { .. }) {
             self.send_join(room.to_owned(), now);
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Leaves a room (no longer re-joined).
@@ -672,6 +688,7 @@ impl Session {
             acked: c.acked,
             ack_failed: c.ack_failed,
             pending_acks: self.acks.len(),
+            in_flight: self.acks.messages_in_flight(),
             rooms: self.rooms.len(),
         }
     }
@@ -793,11 +810,12 @@ impl Session {
         self.phase = Phase::Down;
         let closing = state == ConnectionState::Closed;
         if closing {
-            for (id, ack) in self.acks.drain() {
-                self.settle_failed(id, ack, AckError::Closed);
-            }
+            // Queued messages first: they count as dropped; then what was in flight fails.
             for item in self.outbox.clear() {
                 self.report_drop(item, DropReason::Closed);
+            }
+            for (id, ack) in self.acks.drain() {
+                self.settle_failed(id, ack, AckError::Closed);
             }
         } else {
             self.fail_in_flight_acks();
@@ -1001,7 +1019,10 @@ impl Session {
     fn settle_failed(&mut self, id: AckId, ack: PendingAck, error: AckError) {
         match ack.purpose {
             AckPurpose::Message { .. } => {
-                self.counters.ack_failed += 1;
+                // A dropped message is counted once, in `dropped` (see the stats docs).
+                if !matches!(error, AckError::Dropped(_)) {
+                    self.counters.ack_failed += 1;
+                }
                 self.events.push_back(Event::AckSettled { id, result: Err(error) });
             }
             AckPurpose::Join(room) if error == AckError::Timeout => {

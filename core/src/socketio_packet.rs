@@ -202,6 +202,12 @@ pub enum BinaryError {
     /// A binary frame arrived while no binary packet was waiting for one.
     #[error("binary frame arrived but no binary packet is waiting for attachments")]
     UnexpectedAttachment,
+    /// The attachments of one packet add up to more than the assembler accepts.
+    #[error("binary attachments of one packet exceed {max} bytes")]
+    AttachmentsTooLarge {
+        /// The limit in force.
+        max: usize,
+    },
     /// A new binary packet arrived before the previous one had all its attachments.
     #[error("new binary packet arrived while the previous one still waits for {remaining} attachment(s)")]
     AlreadyAssembling {
@@ -379,15 +385,30 @@ pub struct BinaryPacket {
 ///
 /// Keep one per connection: `start` it with each decoded binary packet and `push` every binary
 /// frame; both return the finished packet once the last attachment is in.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BinaryAssembler {
     pending: Option<(SocketPacket, Vec<Vec<u8>>)>,
+    /// Bytes of attachments held for the pending packet, and the most it may hold.
+    held: usize,
+    max_bytes: usize,
+}
+
+impl Default for BinaryAssembler {
+    fn default() -> Self {
+        Self::with_max_bytes(usize::MAX)
+    }
 }
 
 impl BinaryAssembler {
-    /// An assembler waiting for no packet.
+    /// An assembler waiting for no packet, with no bound on attachment bytes.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An assembler that refuses a packet as soon as its attachments add up to more than
+    /// `max_bytes`, so a hostile server cannot make it hold `max_attachments` huge frames.
+    pub fn with_max_bytes(max_bytes: usize) -> Self {
+        Self { pending: None, held: 0, max_bytes }
     }
 
     /// Begins collecting attachments for `packet`, after checking that its placeholders match
@@ -415,11 +436,18 @@ impl BinaryAssembler {
         let Some((packet, mut buffers)) = self.pending.take() else {
             return Err(BinaryError::UnexpectedAttachment);
         };
+        let held = std::mem::take(&mut self.held).saturating_add(frame.len());
+        if held > self.max_bytes {
+            // The packet is dropped; its remaining frames will be unexpected attachments.
+            return Err(BinaryError::AttachmentsTooLarge { max: self.max_bytes });
+        }
+        self.held = held;
         buffers.push(frame);
         if buffers.len() < packet.attachments {
             self.pending = Some((packet, buffers));
             return Ok(None);
         }
+        self.held = 0;
         Ok(Some(BinaryPacket { packet, attachments: buffers }))
     }
 
@@ -431,6 +459,7 @@ impl BinaryAssembler {
     /// Drops any half-assembled packet, as after a reconnect.
     pub fn reset(&mut self) {
         self.pending = None;
+        self.held = 0;
     }
 }
 
@@ -802,6 +831,21 @@ mod tests {
         assert_eq!(assembler.push(vec![3, 4]), Ok(Some(BinaryPacket { packet: p, attachments })));
         assert!(!assembler.is_waiting());
         assert_eq!(assembler.push(vec![5]), Err(BinaryError::UnexpectedAttachment));
+    }
+
+    #[test]
+    fn refuses_attachments_past_its_byte_bound_as_they_arrive() {
+        let ph1 = r#"{"_placeholder":true,"num":1}"#;
+        let p = decode(&format!(r#"53-["x",{PH0},{ph1},{{"_placeholder":true,"num":2}}]"#));
+        let mut assembler = BinaryAssembler::with_max_bytes(10);
+        assert_eq!(assembler.start(p.clone()), Ok(None));
+        assert_eq!(assembler.push(vec![0; 6]), Ok(None));
+        let over = BinaryError::AttachmentsTooLarge { max: 10 };
+        assert_eq!(assembler.push(vec![0; 5]), Err(over));
+        assert!(!assembler.is_waiting(), "the packet is dropped at once");
+        assert_eq!(assembler.push(vec![0]), Err(BinaryError::UnexpectedAttachment));
+        assert_eq!(assembler.start(p), Ok(None), "the next packet starts from zero");
+        assert_eq!(assembler.push(vec![0; 4]), Ok(None));
     }
 
     #[test]

@@ -32,6 +32,10 @@ const MAX_ATTACHMENTS: usize = 64;
 /// Events held before the handshake completes; a server replaying more is misbehaving.
 const MAX_EARLY_EVENTS: usize = 10_000;
 
+/// Bytes of events held before the handshake completes (at least one `max_message_bytes`):
+/// ten thousand events of the largest size would otherwise be 10 GB.
+const MAX_EARLY_BYTES: usize = 8 * 1024 * 1024;
+
 /// One namespace's state. Survives reconnects for recovery (`pid`, `offset`).
 #[derive(Debug, Clone)]
 struct Namespace {
@@ -45,7 +49,6 @@ struct Namespace {
 }
 
 /// The Socket.IO protocol.
-#[derive(Debug)]
 pub struct SocketIo {
     config: SocketIoConfig,
     limits: DecodeLimits,
@@ -59,6 +62,25 @@ pub struct SocketIo {
     /// Events that arrived before the handshake finished. A recovering server replays missed
     /// events before its CONNECT answer; like socket.io-client we hand them over after it.
     early: Vec<IncomingMessage>,
+    early_bytes: usize,
+}
+
+impl std::fmt::Debug for SocketIo {
+    // The auth payload holds the token: show which fields it has, never their values.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let auth: Option<Vec<&str>> =
+            self.auth.as_ref().map(|auth| auth.keys().map(String::as_str).collect());
+        f.debug_struct("SocketIo")
+            .field("config", &self.config)
+            .field("limits", &self.limits)
+            .field("namespaces", &self.namespaces)
+            .field("auth_fields", &auth)
+            .field("engine", &self.engine)
+            .field("assembler", &self.assembler)
+            .field("ready", &self.ready)
+            .field("early", &self.early.len())
+            .finish()
+    }
 }
 
 impl SocketIo {
@@ -80,9 +102,10 @@ impl SocketIo {
             namespaces,
             auth: None,
             engine: None,
-            assembler: BinaryAssembler::new(),
+            assembler: BinaryAssembler::with_max_bytes(max_message_bytes),
             ready: false,
             early: Vec::new(),
+            early_bytes: 0,
             config,
         }
     }
@@ -235,6 +258,7 @@ impl SocketIo {
             let recovered = self.namespaces.iter().all(|n| n.recovered);
             out.events.push_back(ProtocolEvent::Ready { recovered });
             out.events.extend(self.early.drain(..).map(ProtocolEvent::Message));
+            self.early_bytes = 0;
         }
     }
 
@@ -276,11 +300,15 @@ impl SocketIo {
         let message = IncomingMessage { namespace, event, data: items, binary, ack_id, offset };
         if self.ready {
             out.events.push_back(ProtocolEvent::Message(message));
-        } else if self.early.len() < MAX_EARLY_EVENTS {
+        } else if self.early.len() < MAX_EARLY_EVENTS
+            && self.early_bytes.saturating_add(message.size_hint())
+                <= MAX_EARLY_BYTES.max(self.limits.max_len)
+        {
+            self.early_bytes += message.size_hint();
             self.early.push(message);
         } else {
             out.events.push_back(ProtocolEvent::Malformed(
-                "too many events before the CONNECT answer".into(),
+                "too many events (or bytes) before the CONNECT answer: dropped".into(),
             ));
         }
     }
@@ -409,6 +437,7 @@ impl Protocol for SocketIo {
         self.auth = None;
         self.ready = false;
         self.early.clear();
+        self.early_bytes = 0;
         self.assembler.reset();
         for ns in &mut self.namespaces {
             ns.connected = false;

@@ -1,5 +1,12 @@
 //! The numbers an app shows in a "connection details" view (seed 000's `getConnectionStats`) and
-//! that the chaos tests add up (`sent == acked + ack_failed + queued + dropped` for acked sends).
+//! that the chaos soak adds up. Every message sent with an acknowledgement is, at any moment, in
+//! exactly one of five places, so for an app whose sends all ask for one:
+//!
+//! `messages_sent == acked + ack_failed + queued + in_flight + dropped`
+//!
+//! (answered; failed after it left the outbox or timed out in it; waiting in the outbox, including
+//! at-least-once messages put back there after a reconnect; written and awaiting its answer;
+//! dropped from the outbox). A fire-and-forget message leaves the count once it is written.
 
 use crate::connection_state::ConnectionState;
 use crate::health::{Health, Quality};
@@ -41,16 +48,22 @@ pub struct Stats {
     pub queued: usize,
     /// Bytes in the outbox now.
     pub queued_bytes: usize,
-    /// Messages dropped before sending (overflow, TTL, clear, close).
+    /// Messages dropped before sending (overflow, TTL, clear, close). A dropped message's
+    /// acknowledgement fails with `Dropped`, but is counted here only, not in `ack_failed`.
     pub dropped: u64,
     /// Incoming duplicates suppressed by the de-duplication window.
     pub duplicates: u64,
     /// Acknowledgements received.
     pub acked: u64,
-    /// Acknowledgements that failed (timeout, connection lost, closed, dropped).
+    /// Acknowledgements of messages that failed: timed out (in flight or in the outbox), lost
+    /// with the connection (not at-least-once), or the client closed while they were in flight.
+    /// Messages dropped from the outbox are counted in `dropped` instead.
     pub ack_failed: u64,
-    /// Acknowledgements outstanding now.
+    /// Acknowledgements outstanding now, of every kind (messages queued or in flight, room joins
+    /// and leaves): what `max_pending_acks` bounds.
     pub pending_acks: usize,
+    /// Messages written to the socket whose acknowledgement has not come yet.
+    pub in_flight: usize,
     /// Rooms joined.
     pub rooms: usize,
 }

@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::error::TransportError;
 use crate::message::Frame;
 use crate::protocol::TransportRequest;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -52,9 +52,25 @@ impl TransportSettings {
         Ok(Self {
             connect_timeout: config.connect_timeout,
             websocket,
-            tls: Arc::new(tls_config(config)?),
+            tls: shared_tls_config(config)?,
         })
     }
+}
+
+/// The TLS config for `config`. One config costs about 50 KB (the web PKI roots, and rustls's
+/// 256-entry session cache allocated up front), which would dominate an idle connection's
+/// memory; so every client with the default trust shares one, as rustls intends (sharing the
+/// session cache also lets reconnects to one server resume TLS).
+fn shared_tls_config(config: &Config) -> Result<Arc<rustls::ClientConfig>, TransportError> {
+    static DEFAULT_TRUST: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    if !(config.builtin_roots && config.root_certificates.is_empty()) {
+        return Ok(Arc::new(tls_config(config)?));
+    }
+    if let Some(shared) = DEFAULT_TRUST.get() {
+        return Ok(shared.clone());
+    }
+    let built = Arc::new(tls_config(config)?);
+    Ok(DEFAULT_TRUST.get_or_init(|| built).clone())
 }
 
 fn tls_config(config: &Config) -> Result<rustls::ClientConfig, TransportError> {
@@ -113,7 +129,12 @@ pub fn map_error(error: tungstenite::Error) -> TransportError {
     use tungstenite::Error as E;
     match error {
         E::Http(response) => TransportError::Http { status: response.status().as_u16() },
-        E::Io(e) => TransportError::Io(e.to_string()),
+        // rustls reports through the I/O error (tokio-rustls): a refused certificate is a TLS
+        // error the app must be able to tell from a dropped connection.
+        E::Io(e) => match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+            Some(tls) => TransportError::Tls(tls.to_string()),
+            None => TransportError::Io(e.to_string()),
+        },
         E::Tls(e) => TransportError::Tls(e.to_string()),
         E::Url(e) => TransportError::InvalidUrl(e.to_string()),
         E::Capacity(e) => TransportError::Protocol(format!("over a size limit: {e}")),

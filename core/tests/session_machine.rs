@@ -882,6 +882,37 @@ fn stats_add_up() {
 }
 
 #[test]
+fn stats_add_up_through_drops_timeouts_and_close() {
+    // Every acked send is in exactly one place: acked, failed, queued, in flight or dropped.
+    let mut h = Harness::new(Config::new("ws://server.test").with_outbox_limits(2, 1 << 20));
+    let places = |s: &tether_core::Stats| {
+        s.acked + s.ack_failed + s.queued as u64 + s.in_flight as u64 + s.dropped
+    };
+    for n in 0..3 {
+        let options = SendOptions::with_ack(Some(secs(100)));
+        let _ = h.session.send(OutgoingMessage::new("x", json!(n)), options, h.now);
+    }
+    let s = h.session.stats(h.now);
+    assert_eq!((s.messages_sent, s.queued, s.dropped, s.ack_failed), (3, 2, 1, 0));
+    assert_eq!(places(&s), 3);
+    h.connect_socket_io();
+    h.frame_in(r#"432["ok"]"#);
+    let s = h.session.stats(h.now);
+    assert_eq!((s.acked, s.in_flight, s.queued), (1, 1, 0));
+    assert_eq!(places(&s), 3);
+    let options = SendOptions::with_ack(Some(secs(1)));
+    let _ = h.session.send(OutgoingMessage::new("x", json!(3)), options, h.now);
+    h.advance(secs(2));
+    let s = h.session.stats(h.now);
+    assert_eq!((s.messages_sent, s.ack_failed, s.in_flight), (4, 1, 1));
+    assert_eq!(places(&s), 4);
+    h.session.disconnect(h.now);
+    let s = h.session.stats(h.now);
+    assert_eq!((s.acked, s.ack_failed, s.dropped, s.in_flight, s.queued), (1, 2, 1, 0, 0));
+    assert_eq!(places(&s), 4);
+}
+
+#[test]
 fn an_hour_of_flaky_network_keeps_every_invariant() {
     let mut h = Harness::new(
         Config::new("ws://server.test")
@@ -953,4 +984,24 @@ fn a_link_slower_than_the_heartbeat_interval_still_measures_round_trips() {
     let latency = h.session.stats(h.now).latency;
     assert!(latency.samples >= 3, "{latency:?}");
     assert!(latency.last.is_some_and(|l| l >= ms(250) && l <= ms(300)), "{latency:?}");
+}
+
+#[test]
+fn join_reports_whether_a_join_went_out() {
+    let mut h = Harness::socket_io();
+    assert_eq!(h.session.join("a", h.now), Ok(false), "offline: joined on connect");
+    h.connect_socket_io();
+    assert_eq!(h.session.join("a", h.now), Ok(false), "already joined");
+    assert_eq!(h.session.join("b", h.now), Ok(true));
+}
+
+#[test]
+fn volatile_sends_are_refused_offline_and_never_queued() {
+    let mut h = Harness::raw();
+    assert_eq!(h.session.send(text(1), SendOptions::volatile(), h.now), Err(SendError::NotConnected));
+    assert_eq!(h.session.outbox_len(), 0);
+    h.connect_raw();
+    h.take_sent();
+    assert_eq!(h.session.send(text(2), SendOptions::volatile(), h.now), Ok(None));
+    assert_eq!(h.texts(), vec!["m2"]);
 }
