@@ -1,0 +1,338 @@
+//! The object apps hold. Every method forwards to [`tether_core::Client`] and converts; the
+//! async ones are `suspend` in Kotlin and `async` in Swift.
+
+use crate::config::ClientConfig;
+use crate::error::TetherError;
+use crate::event::{AckReply, Delivery, IncomingMessage, MessageFilter, OutgoingMessage};
+use crate::health::HealthStatus;
+use crate::json;
+use crate::listener::{deliver, EventListener, HealthListener, MessageListener, StateListener};
+use crate::runtime;
+use crate::state::ConnectionState;
+use crate::stats::Stats;
+use crate::task_handle::TaskHandle;
+use crate::token::{ForeignTokenProvider, TokenProvider};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tether_core as core_api;
+use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
+
+/// A real-time connection to one server. Create it, subscribe to what you need, `connect`.
+/// Closing (Kotlin `close()`, Swift: the last reference going away) disconnects it.
+#[derive(uniffi::Object)]
+pub struct Client {
+    inner: core_api::Client,
+    runtime: Handle,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+fn timeout(ms: Option<u64>) -> Option<Duration> {
+    ms.map(Duration::from_millis)
+}
+
+/// A task of the shared runtime that is aborted when its waiter goes away (a cancelled
+/// coroutine or Swift `Task`).
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl Client {
+    /// Runs a core call as a task of the shared runtime and waits for it. The core's wake-ups
+    /// then land in that task, and uniffi's call into the foreign executor (which resumes the
+    /// Swift or Kotlin caller) happens there too, never inside the engine's driver.
+    async fn run<T, F>(&self, call: impl FnOnce(core_api::Client) -> F) -> Result<T, TetherError>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, core_api::Error>> + Send + 'static,
+    {
+        let task = AbortOnDrop(self.runtime.spawn(call(self.inner.clone())));
+        match task.await {
+            Ok(result) => Ok(result?),
+            Err(join) => Err(TetherError::Other { message: format!("internal error: {join}") }),
+        }
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl Client {
+    /// A client for `config` (validated here: errors are `InvalidConfig`). It does not
+    /// connect until `connect` or `start`. The token provider, if any, is asked before every
+    /// connect and reconnect.
+    #[uniffi::constructor(default(token_provider = None))]
+    pub fn new(
+        config: ClientConfig,
+        token_provider: Option<Arc<dyn TokenProvider>>,
+    ) -> Result<Arc<Self>, TetherError> {
+        let config = core_api::Config::try_from(config)?;
+        let runtime = runtime::handle()?;
+        let mut builder = core_api::Client::builder(config).runtime(runtime.clone());
+        if let Some(provider) = token_provider {
+            builder = builder.token_provider(ForeignTokenProvider(provider));
+        }
+        Ok(Arc::new(Self { inner: builder.build()?, runtime }))
+    }
+
+    /// Connects and waits until connected. Throws at once on what retrying cannot fix
+    /// (`AuthRejected`, `InvalidConfig` for a bad URL, attempts exhausted); while the engine
+    /// retries it keeps waiting (cancel it or use `start` not to wait).
+    pub async fn connect(&self) -> Result<(), TetherError> {
+        self.run(|c| async move { c.connect().await }).await
+    }
+
+    /// Starts connecting without waiting.
+    pub async fn start(&self) -> Result<(), TetherError> {
+        self.run(|c| async move { c.start().await }).await
+    }
+
+    /// Closes the connection (until `connect` is called again).
+    pub async fn disconnect(&self) -> Result<(), TetherError> {
+        self.run(|c| async move { c.disconnect().await }).await
+    }
+
+    /// Drops the connection and connects again at once, skipping the backoff.
+    pub async fn reconnect_now(&self) -> Result<(), TetherError> {
+        self.run(|c| async move { c.reconnect_now().await }).await
+    }
+
+    /// The device's network reachability changed (back: reconnect at once).
+    pub async fn network_available(&self, available: bool) -> Result<(), TetherError> {
+        self.run(move |c| async move { c.network_available(available).await }).await
+    }
+
+    /// The app moved to the foreground (probe or reconnect at once) or the background.
+    pub async fn app_foreground(&self, foreground: bool) -> Result<(), TetherError> {
+        self.run(move |c| async move { c.app_foreground(foreground).await }).await
+    }
+
+    /// Sends `event` with one JSON argument (queued while offline). Returns once the engine
+    /// accepted it.
+    pub async fn emit(&self, event: String, payload_json: String) -> Result<(), TetherError> {
+        let payload = json::parse_value(&payload_json)?;
+        self.run(|c| async move { c.emit(&event, payload).await }).await
+    }
+
+    /// Sends `event` with one JSON argument and waits for the acknowledgement; returns its
+    /// arguments as a JSON array. `timeout_ms` `None`: the configured ack timeout.
+    #[uniffi::method(default(timeout_ms = None))]
+    pub async fn emit_with_ack(
+        &self,
+        event: String,
+        payload_json: String,
+        timeout_ms: Option<u64>,
+    ) -> Result<String, TetherError> {
+        let message = core_api::OutgoingMessage::new(event, json::parse_value(&payload_json)?);
+        let timeout = timeout(timeout_ms);
+        let reply = self.run(|c| async move { c.send_with_ack(message, timeout).await }).await?;
+        Ok(json::args_to_string(reply.data))
+    }
+
+    /// Sends at-least-once: re-sent with the same id after reconnects until acknowledged or
+    /// timed out. Returns the acknowledgement's arguments as a JSON array.
+    #[uniffi::method(default(timeout_ms = None))]
+    pub async fn send_reliable(
+        &self,
+        event: String,
+        payload_json: String,
+        timeout_ms: Option<u64>,
+    ) -> Result<String, TetherError> {
+        let message = core_api::OutgoingMessage::new(event, json::parse_value(&payload_json)?);
+        let timeout = timeout(timeout_ms);
+        let reply = self.run(|c| async move { c.send_reliable(message, timeout).await }).await?;
+        Ok(json::args_to_string(reply.data))
+    }
+
+    /// Sends any message (several arguments, binary attachments, another namespace) and waits
+    /// as `delivery` says; without an acknowledgement the reply is empty (`"[]"`).
+    pub async fn send(
+        &self,
+        message: OutgoingMessage,
+        delivery: Delivery,
+    ) -> Result<AckReply, TetherError> {
+        let message = core_api::OutgoingMessage::try_from(message)?;
+        let options = delivery.into();
+        let reply =
+            self.run(|c| async move { c.send_with(message, options).await?.wait().await }).await?;
+        Ok(reply.into())
+    }
+
+    /// Answers a server message that asked for an acknowledgement, with the arguments in
+    /// `args_json` (a JSON array).
+    pub async fn ack(
+        &self,
+        message: IncomingMessage,
+        args_json: String,
+    ) -> Result<(), TetherError> {
+        let message = core_api::IncomingMessage::try_from(message)?;
+        let reply = core_api::AckReply { data: json::parse_args(&args_json)?, binary: Vec::new() };
+        self.run(|c| async move { c.ack(&message, reply).await }).await
+    }
+
+    /// Joins a room: waits for the server's confirmation when connected, remembers it when not;
+    /// re-joined after every reconnect until `leave`.
+    pub async fn join(&self, room: String) -> Result<(), TetherError> {
+        self.run(|c| async move { c.join(&room).await }).await
+    }
+
+    /// Leaves a room.
+    pub async fn leave(&self, room: String) -> Result<(), TetherError> {
+        self.run(|c| async move { c.leave(&room).await }).await
+    }
+
+    /// Empties the outbox; returns how many messages were dropped.
+    pub async fn clear_outbox(&self) -> Result<u64, TetherError> {
+        let dropped = self.run(|c| async move { c.clear_outbox().await }).await?;
+        Ok(u64::try_from(dropped).unwrap_or(u64::MAX))
+    }
+
+    /// A snapshot of the counters.
+    pub async fn stats(&self) -> Result<Stats, TetherError> {
+        Ok(self.run(|c| async move { c.stats().await }).await?.into())
+    }
+
+    /// Applies a new config to the running client (the protocol cannot change).
+    pub async fn update_config(&self, config: ClientConfig) -> Result<(), TetherError> {
+        let config = core_api::Config::try_from(config)?;
+        self.run(|c| async move { c.update_config(config).await }).await
+    }
+
+    /// The connection state now.
+    pub fn state(&self) -> ConnectionState {
+        self.inner.state().borrow().clone().into()
+    }
+
+    /// Health and quality now.
+    pub fn health(&self) -> HealthStatus {
+        (*self.inner.health().borrow()).into()
+    }
+
+    /// Calls `listener` with the state now, then with each change, until the handle is
+    /// cancelled or dropped.
+    pub fn subscribe_state(&self, listener: Arc<dyn StateListener>) -> Arc<TaskHandle> {
+        let mut state = self.inner.state();
+        TaskHandle::spawn(&self.runtime, move |cancelled| async move {
+            loop {
+                let now: ConnectionState = state.borrow_and_update().clone().into();
+                let listener = listener.clone();
+                deliver(&cancelled, "state", move || listener.on_state(now)).await;
+                if state.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+    }
+
+    /// Calls `listener` with health and quality now, then with each change.
+    pub fn subscribe_health(&self, listener: Arc<dyn HealthListener>) -> Arc<TaskHandle> {
+        let mut health = self.inner.health();
+        TaskHandle::spawn(&self.runtime, move |cancelled| async move {
+            loop {
+                let now: HealthStatus = (*health.borrow_and_update()).into();
+                let listener = listener.clone();
+                deliver(&cancelled, "health", move || listener.on_health(now)).await;
+                if health.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+    }
+
+    /// Calls `listener` with every event from now on, in order.
+    pub fn subscribe_events(&self, listener: Arc<dyn EventListener>) -> Arc<TaskHandle> {
+        let mut events = self.inner.events();
+        TaskHandle::spawn(&self.runtime, move |cancelled| async move {
+            while let Some(event) = events.recv().await {
+                let listener = listener.clone();
+                deliver(&cancelled, "events", move || listener.on_event(event.into())).await;
+            }
+        })
+    }
+
+    /// Calls `listener` with the server messages that match `filter`, paced by its rate.
+    pub fn subscribe_messages(
+        &self,
+        filter: MessageFilter,
+        listener: Arc<dyn MessageListener>,
+    ) -> Arc<TaskHandle> {
+        let mut messages = self.inner.subscribe(filter.into());
+        TaskHandle::spawn(&self.runtime, move |cancelled| async move {
+            while let Some(message) = messages.recv().await {
+                let listener = listener.clone();
+                deliver(&cancelled, "messages", move || listener.on_message(message.into())).await;
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ListenerError;
+    use std::sync::mpsc;
+
+    struct Collect(mpsc::Sender<ConnectionState>);
+
+    impl StateListener for Collect {
+        fn on_state(&self, state: ConnectionState) -> Result<(), ListenerError> {
+            let _ = self.0.send(state);
+            Ok(())
+        }
+    }
+
+    fn offline_client() -> Arc<Client> {
+        // Nothing listens on the discard port; the client is never connected in these tests.
+        let config =
+            ClientConfig { urls: vec!["ws://127.0.0.1:9".into()], ..ClientConfig::default() };
+        Client::new(config, None).expect("a valid config")
+    }
+
+    #[test]
+    fn a_state_subscription_starts_with_the_state_now_and_stops_when_cancelled() {
+        let client = offline_client();
+        let (tx, rx) = mpsc::channel();
+        let handle = client.subscribe_state(Arc::new(Collect(tx)));
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(ConnectionState::Idle));
+        handle.cancel();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !handle.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        assert!(handle.is_finished());
+    }
+
+    #[test]
+    fn a_bad_config_is_refused_with_invalid_config() {
+        let config = ClientConfig { urls: vec!["ftp://h".into()], ..ClientConfig::default() };
+        assert!(matches!(Client::new(config, None), Err(TetherError::InvalidConfig { .. })));
+    }
+
+    #[tokio::test]
+    async fn payloads_that_are_not_json_are_refused_before_sending() {
+        let client = offline_client();
+        let sent = client.emit("e".into(), "{not json".into()).await;
+        assert!(matches!(sent, Err(TetherError::Other { .. })), "{sent:?}");
+        let queued = client.emit("e".into(), r#"{"ok":1}"#.into()).await;
+        assert_eq!(queued, Ok(()), "queued in the outbox while idle");
+        assert_eq!(client.stats().await.map(|s| s.queued), Ok(1));
+    }
+}

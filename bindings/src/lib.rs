@@ -1,0 +1,46 @@
+//! Tether for Swift and Kotlin: thin uniffi wrappers over [`tether_core`]. Nothing here decides
+//! anything about connections; it converts types and errors, and adapts the core's streams to
+//! foreign listeners. Bindings are generated from the built library (library mode) by the
+//! workspace's `uniffi-bindgen` binary: see `generate.sh`.
+//!
+//! - [`Client`]: the object apps hold; async methods on a shared tokio runtime ([`client`]).
+//! - [`ClientConfig`]: every knob as a record with defaults ([`config`]).
+//! - what comes back: [`ConnectionState`] ([`state`]), [`HealthStatus`] ([`health`]),
+//!   [`Stats`] ([`stats`]), [`Event`] and messages ([`event`]).
+//! - [`TetherError`]: the one error type, and every `From` for errors ([`error`]).
+//! - listeners (foreign traits) and the [`TaskHandle`] a subscription returns ([`listener`],
+//!   [`task_handle`]); the foreign [`TokenProvider`] ([`token`]); log forwarding ([`log`]).
+
+uniffi::setup_scaffolding!();
+
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod health;
+mod json;
+pub mod listener;
+pub mod log;
+mod runtime;
+pub mod state;
+pub mod stats;
+pub mod task_handle;
+pub mod token;
+
+pub use client::Client;
+pub use config::{
+    BackoffOptions, ClientConfig, HealthThresholds, Jitter, OverflowPolicy, RawWebSocketOptions,
+    SocketIoOptions, WireProtocol,
+};
+pub use error::{ListenerError, TetherError, TokenError};
+pub use event::{
+    AckFailure, AckOutcome, AckReply, Delivery, DropReason, ErrorKind, Event, IncomingMessage,
+    MessageFilter, OutgoingMessage, RateLimit,
+};
+pub use health::{Health, HealthStatus, Quality};
+pub use listener::{EventListener, HealthListener, MessageListener, StateListener};
+pub use log::{LogLevel, LogListener, LogRecord};
+pub use state::{ConnectionState, DisconnectReason, FailureReason};
+pub use stats::{LatencyStats, Stats};
+pub use task_handle::TaskHandle;
+pub use token::TokenProvider;

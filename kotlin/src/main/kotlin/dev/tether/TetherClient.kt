@@ -1,0 +1,196 @@
+package dev.tether
+
+import dev.tether.ffi.AckReply
+import dev.tether.ffi.Client
+import dev.tether.ffi.ClientConfig
+import dev.tether.ffi.ConnectionState
+import dev.tether.ffi.Delivery
+import dev.tether.ffi.Event
+import dev.tether.ffi.EventListener
+import dev.tether.ffi.HealthListener
+import dev.tether.ffi.HealthStatus
+import dev.tether.ffi.IncomingMessage
+import dev.tether.ffi.MessageFilter
+import dev.tether.ffi.MessageListener
+import dev.tether.ffi.OutgoingMessage
+import dev.tether.ffi.RateLimit
+import dev.tether.ffi.StateListener
+import dev.tether.ffi.Stats
+import dev.tether.ffi.TaskHandle
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.flow
+import kotlinx.serialization.json.JsonArray
+import kotlinx.serialization.json.JsonElement
+import kotlinx.serialization.json.encodeToJsonElement
+import kotlin.time.Duration
+
+/**
+ * A real-time connection to one server, the Kotlin way: `suspend` functions, [StateFlow]s for
+ * state and health, cold [Flow]s for events and messages, JSON as kotlinx.serialization values.
+ *
+ * ```
+ * TetherClient(ClientConfig(urls = listOf("wss://example.com"))) { auth.token() }.use { client ->
+ *     client.connect()
+ *     client.join("estimate-42")
+ *     client.messages("pricing-updated").collect { println(it.payload) }
+ * }
+ * ```
+ *
+ * Every method throws [dev.tether.ffi.TetherException] subclasses (`AuthRejected`,
+ * `InvalidConfig`, `AckTimeout`, ...). [close] disconnects and releases the native client.
+ */
+class TetherClient private constructor(
+    /** The generated client, for what the sugar does not cover. */
+    val raw: Client,
+) : AutoCloseable {
+
+    /**
+     * A client for [config]; throws `TetherException.InvalidConfig` for a bad config. It does
+     * not connect until [connect] or [start].
+     */
+    constructor(config: ClientConfig, tokenProvider: TokenProvider? = null) :
+        this(Client(config, tokenProvider?.let(::FfiTokenProvider)))
+
+    private val stateValue = MutableStateFlow(raw.state())
+    private val healthValue = MutableStateFlow(raw.health())
+
+    private val stateSubscription: TaskHandle = raw.subscribeState(object : StateListener {
+        override fun onState(state: ConnectionState) {
+            stateValue.value = state
+        }
+    })
+    private val healthSubscription: TaskHandle = raw.subscribeHealth(object : HealthListener {
+        override fun onHealth(status: HealthStatus) {
+            healthValue.value = status
+        }
+    })
+
+    /** The connection state now and as it changes (conflated, like every [StateFlow]). */
+    val state: StateFlow<ConnectionState> = stateValue.asStateFlow()
+
+    /** Health and quality now and as they change. */
+    val health: StateFlow<HealthStatus> = healthValue.asStateFlow()
+
+    /**
+     * Every event from the moment collection starts, in order, none skipped (each state
+     * transition included, as [Event.StateChanged]). The subscription is made when collection
+     * starts (before the collector first suspends) and cancelled when it stops.
+     */
+    val events: Flow<Event> = subscription { send ->
+        raw.subscribeEvents(object : EventListener {
+            override fun onEvent(event: Event) = send(event)
+        })
+    }
+
+    /**
+     * Server messages named [events] (all if none), optionally only those naming [room], paced
+     * by [rate]. Subscribed when collection starts, like [TetherClient.events].
+     */
+    fun messages(vararg events: String, room: String? = null, rate: RateLimit? = null): Flow<IncomingMessage> {
+        val filter = MessageFilter(events = events.toList(), room = room, rate = rate)
+        return subscription { send ->
+            raw.subscribeMessages(filter, object : MessageListener {
+                override fun onMessage(message: IncomingMessage) = send(message)
+            })
+        }
+    }
+
+    /** Connects and waits until connected (throws on what retrying cannot fix). */
+    suspend fun connect() = raw.connect()
+
+    /** Starts connecting without waiting. */
+    suspend fun start() = raw.start()
+
+    /** Closes the connection until [connect] is called again. */
+    suspend fun disconnect() = raw.disconnect()
+
+    /** Drops the connection and connects again at once. */
+    suspend fun reconnectNow() = raw.reconnectNow()
+
+    /** Tell the client when the device's network comes and goes (back: reconnect at once). */
+    suspend fun setNetworkAvailable(available: Boolean) = raw.networkAvailable(available)
+
+    /** Tell the client when the app moves to the foreground or the background. */
+    suspend fun setAppForeground(foreground: Boolean) = raw.appForeground(foreground)
+
+    /** Sends [event] with one JSON argument (queued while offline). */
+    suspend fun emit(event: String, payload: JsonElement) = raw.emit(event, payload.toString())
+
+    /** Sends [event] without arguments. */
+    suspend fun emit(event: String) {
+        raw.send(outgoingMessage(event), Delivery.FireAndForget)
+    }
+
+    /** Sends [event] with [value] (a `@Serializable` class) as its argument. */
+    suspend inline fun <reified T> emitValue(event: String, value: T) =
+        emit(event, TetherJson.encodeToJsonElement(value))
+
+    /**
+     * Sends [event] (with [payload] as its argument, or none) and waits for the
+     * acknowledgement; returns its arguments. [timeout] `null`: the configured ack timeout.
+     */
+    suspend fun emitWithAck(event: String, payload: JsonElement? = null, timeout: Duration? = null): JsonArray =
+        if (payload == null) {
+            raw.send(outgoingMessage(event), Delivery.WithAck(timeout?.toMillis())).args
+        } else {
+            parseArgs(raw.emitWithAck(event, payload.toString(), timeout?.toMillis()))
+        }
+
+    /**
+     * Sends at-least-once: re-sent after reconnects with the same id until acknowledged or
+     * timed out (pair it with a `messageId` field so receivers can drop duplicates).
+     */
+    suspend fun sendReliable(event: String, payload: JsonElement, timeout: Duration? = null): JsonArray =
+        parseArgs(raw.sendReliable(event, payload.toString(), timeout?.toMillis()))
+
+    /** Sends any message (see [outgoingMessage]) and waits as [delivery] says. */
+    suspend fun send(message: OutgoingMessage, delivery: Delivery = Delivery.FireAndForget): AckReply =
+        raw.send(message, delivery)
+
+    /** Answers a server message that asked for an acknowledgement. */
+    suspend fun ack(message: IncomingMessage, vararg args: JsonElement) =
+        raw.ack(message, JsonArray(args.toList()).toString())
+
+    /** Joins a room (re-joined after every reconnect until [leave]). */
+    suspend fun join(room: String) = raw.join(room)
+
+    /** Leaves a room. */
+    suspend fun leave(room: String) = raw.leave(room)
+
+    /** Empties the outbox; returns how many messages were dropped. */
+    suspend fun clearOutbox(): Long = raw.clearOutbox().toLong()
+
+    /** A snapshot of the counters. */
+    suspend fun stats(): Stats = raw.stats()
+
+    /** Applies a new config to the running client. */
+    suspend fun updateConfig(config: ClientConfig) = raw.updateConfig(config)
+
+    /**
+     * A cold flow over a listener subscription: subscribes in the collector's coroutine as
+     * collection starts, buffers without bound (listener calls never wait for the collector),
+     * and closes the [TaskHandle] when collection ends.
+     */
+    private fun <T> subscription(subscribe: (send: (T) -> Unit) -> TaskHandle): Flow<T> = flow {
+        val inbox = Channel<T>(Channel.UNLIMITED)
+        val handle = subscribe { value -> inbox.trySend(value) }
+        try {
+            for (value in inbox) emit(value)
+        } finally {
+            handle.close()
+        }
+    }
+
+    private fun Duration.toMillis(): ULong = inWholeMilliseconds.coerceAtLeast(0).toULong()
+
+    /** Stops the state and health subscriptions and releases the native client (disconnecting). */
+    override fun close() {
+        stateSubscription.close()
+        healthSubscription.close()
+        raw.close()
+    }
+}

@@ -1,0 +1,54 @@
+package dev.tether
+
+import dev.tether.ffi.BackoffOptions
+import dev.tether.ffi.ClientConfig
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withTimeout
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.seconds
+
+/** A config for a local test server: quick reconnects so restarts take well under a second. */
+fun testConfig(server: NodeServer): ClientConfig = ClientConfig(
+    urls = listOf(server.url),
+    backoff = BackoffOptions(minDelayMs = 100u, maxDelayMs = 500u),
+    connectTimeoutMs = 5_000u,
+)
+
+/**
+ * Collects [flow] into a channel. UNDISPATCHED: the collection (and so the subscription) has
+ * started when this returns, so nothing sent afterwards can be missed.
+ */
+fun <T> CoroutineScope.inbox(flow: Flow<T>): Channel<T> {
+    val channel = Channel<T>(Channel.UNLIMITED)
+    launch(start = CoroutineStart.UNDISPATCHED) { flow.collect { channel.send(it) } }
+    return channel
+}
+
+suspend fun <T> Channel<T>.receiveWithin(timeout: Duration = 10.seconds): T = withTimeout(timeout) { receive() }
+
+/** Receives until [predicate] matches (skipping the rest). */
+suspend fun <T> Channel<T>.receiveUntil(timeout: Duration = 10.seconds, predicate: (T) -> Boolean): T =
+    withTimeout(timeout) {
+        while (true) {
+            val value = receive()
+            if (predicate(value)) return@withTimeout value
+        }
+        @Suppress("UNREACHABLE_CODE")
+        error("unreachable")
+    }
+
+/** Waits (without sleeping a fixed time) until [condition] holds. */
+fun awaitCondition(timeout: Duration = 10.seconds, what: String, condition: () -> Boolean) {
+    val lock = Object()
+    val deadline = System.nanoTime() + timeout.inWholeNanoseconds
+    while (!condition()) {
+        val left = deadline - System.nanoTime()
+        if (left <= 0) throw AssertionError("timed out after $timeout waiting for $what")
+        // Re-check on a short period: the conditions are set by listener threads of the library.
+        synchronized(lock) { lock.wait(minOf(left / 1_000_000 + 1, 20)) }
+    }
+}

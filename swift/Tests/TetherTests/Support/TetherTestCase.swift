@@ -1,0 +1,49 @@
+import Foundation
+import Tether
+import XCTest
+
+/// Base of the tests that need the Socket.IO server: skips them when it is not running (plain
+/// `swift test` without swift/run-tests.sh), and makes clients for it.
+class TetherTestCase: XCTestCase {
+    /// The test server, or a skip.
+    func testServer() throws -> TestServer {
+        guard let server = TestServer.shared else {
+            throw XCTSkip("no test server: run swift/run-tests.sh")
+        }
+        return server
+    }
+
+    /// A config for the test server: fast reconnects, so restarts take milliseconds.
+    func config(_ server: TestServer) -> ClientConfig {
+        var config = ClientConfig(url: server.url)
+        config.backoff = BackoffOptions(minDelayMs: 20, maxDelayMs: 200)
+        config.connectTimeoutMs = 5_000
+        return config
+    }
+
+    /// A client with the right token from a Swift closure.
+    func client(_ server: TestServer, configure: (inout ClientConfig) -> Void = { _ in }) throws -> TetherClient {
+        var config = config(server)
+        configure(&config)
+        let token = server.token
+        return try TetherClient(config: config) { token }
+    }
+
+    /// A connected client.
+    func connectedClient(_ server: TestServer) async throws -> TetherClient {
+        let client = try client(server)
+        try await client.connect()
+        return client
+    }
+
+    /// A name no other test uses.
+    func unique(_ prefix: String) -> String {
+        "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+    }
+}
+
+/// A JSON payload the tests send and expect back.
+struct Note: Codable, Equatable, Sendable {
+    var text: String
+    var n: Int
+}
