@@ -140,3 +140,74 @@ impl Subscription {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::time::Duration;
+
+    fn message(event: &str, room: &str, n: u64) -> Event {
+        Event::Message(IncomingMessage {
+            namespace: "/".into(),
+            event: event.into(),
+            data: vec![json!({"room": room, "n": n})],
+            binary: vec![],
+            ack_id: None,
+            offset: None,
+        })
+    }
+
+    fn n(m: &IncomingMessage) -> u64 {
+        m.payload().and_then(|p| p["n"].as_u64()).unwrap_or(u64::MAX)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn filters_by_event_name_and_room() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut sub = Subscription::new(rx, SubscriptionOptions::event("price").in_room("a"));
+        for e in [message("cursor", "a", 1), message("price", "b", 2), message("price", "a", 3)] {
+            let _ = tx.send(e);
+        }
+        drop(tx);
+        assert_eq!(sub.recv().await.map(|m| n(&m)), Some(3));
+        assert!(sub.recv().await.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttle_delivers_the_first_then_the_latest_per_period() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let rate = RateLimit::Throttle(Duration::from_millis(100));
+        let mut sub = Subscription::new(rx, SubscriptionOptions::event("cursor").with_rate(rate));
+        for i in 0..10 {
+            let _ = tx.send(message("cursor", "a", i));
+        }
+        assert_eq!(sub.recv().await.map(|m| n(&m)), Some(0));
+        let started = tokio::time::Instant::now();
+        assert_eq!(sub.recv().await.map(|m| n(&m)), Some(9), "the burst collapses to its latest");
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_millis(100),
+            "after one period of virtual time"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn debounce_waits_for_quiet_and_flushes_on_close() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let rate = RateLimit::Debounce(Duration::from_millis(300));
+        let mut sub = Subscription::new(rx, SubscriptionOptions::default().with_rate(rate));
+        let _ = tx.send(message("typing", "a", 1));
+        let _ = tx.send(message("typing", "a", 2));
+        let started = tokio::time::Instant::now();
+        assert_eq!(sub.recv().await.map(|m| n(&m)), Some(2));
+        assert_eq!(started.elapsed(), Duration::from_millis(300));
+        let _ = tx.send(message("typing", "a", 3));
+        drop(tx);
+        assert_eq!(
+            sub.recv().await.map(|m| n(&m)),
+            Some(3),
+            "held item delivered when the client stops"
+        );
+    }
+}
