@@ -590,7 +590,10 @@ mod tests {
         let mut v = VersionedFields::new(ConflictPolicy::LastWriteWins, 3);
         let id = id("same");
         v.write(id.clone(), "r", "price", json!(15), 1);
-        assert!(matches!(v.on_reply(&id, Some(&conflict_reply(json!(15), 3))), WriteResult::Accepted { version: 3 }));
+        assert!(matches!(
+            v.on_reply(&id, Some(&conflict_reply(json!(15), 3))),
+            WriteResult::Accepted { version: 3 }
+        ));
     }
 
     #[test]

@@ -79,4 +79,6 @@ pub use collab_optimistic::{OptimisticId, OptimisticOutcome, RollbackReason, Ver
 pub use collab_presence::{
     Cursor, LeaveReason, Member, MemberChange, PresenceChange, PresenceState,
 };
-pub use collab_versioned::{Conflict, ConflictInput, ConflictOutcome, ConflictPolicy, FieldVersion};
+pub use collab_versioned::{
+    Conflict, ConflictInput, ConflictOutcome, ConflictPolicy, FieldVersion,
+};

@@ -349,7 +349,9 @@ pub fn encode_socket_packet(p: &SocketPacket) -> String {
         out.push_str(&id.to_string());
     }
     if let Some(data) = &p.data {
-        out.push_str(&data.to_string());
+        // serde_json's own writer rather than `Display`, whose fmt adapter grows the string
+        // a piece at a time: it was the hot spot of sending (W2 in BENCHMARKS.md).
+        out.push_str(&serde_json::to_string(data).unwrap_or_default());
     }
     out
 }

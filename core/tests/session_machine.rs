@@ -998,7 +998,10 @@ fn join_reports_whether_a_join_went_out() {
 #[test]
 fn volatile_sends_are_refused_offline_and_never_queued() {
     let mut h = Harness::raw();
-    assert_eq!(h.session.send(text(1), SendOptions::volatile(), h.now), Err(SendError::NotConnected));
+    assert_eq!(
+        h.session.send(text(1), SendOptions::volatile(), h.now),
+        Err(SendError::NotConnected)
+    );
     assert_eq!(h.session.outbox_len(), 0);
     h.connect_raw();
     h.take_sent();

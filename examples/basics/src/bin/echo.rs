@@ -22,7 +22,9 @@ async fn echo_server(addr: SocketAddr) -> std::io::Result<(SocketAddr, JoinHandl
             connections.spawn(async move {
                 let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else { return };
                 while let Some(Ok(message)) = socket.next().await {
-                    if (message.is_text() || message.is_binary()) && socket.send(message).await.is_err() {
+                    if (message.is_text() || message.is_binary())
+                        && socket.send(message).await.is_err()
+                    {
                         break;
                     }
                 }
@@ -34,7 +36,11 @@ async fn echo_server(addr: SocketAddr) -> std::io::Result<(SocketAddr, JoinHandl
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[tokio::main]
@@ -55,8 +61,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         while let Some(event) = events.recv().await {
             match event {
                 Event::StateChanged(state) => println!("state   {state}"),
-                Event::HealthChanged { health, quality } => println!("health  {health} ({quality})"),
-                Event::Message(m) => println!("echo    {}", m.data.first().map(|v| v.to_string()).unwrap_or_default()),
+                Event::HealthChanged { health, quality } => {
+                    println!("health  {health} ({quality})")
+                }
+                Event::Message(m) => println!(
+                    "echo    {}",
+                    m.data.first().map(|v| v.to_string()).unwrap_or_default()
+                ),
                 Event::Disconnected { reason, .. } => println!("lost    {reason}"),
                 _ => {}
             }
@@ -72,7 +83,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let stats = client.stats().await?;
         println!(
             "latency last {:?} smoothed {:?} p99 {:?}; sent {} queued {}",
-            stats.latency.last, stats.latency.smoothed, stats.latency.p99, stats.messages_sent, stats.queued
+            stats.latency.last,
+            stats.latency.smoothed,
+            stats.latency.p99,
+            stats.messages_sent,
+            stats.queued
         );
         if round < restarts {
             println!("-- restarting the server --");
