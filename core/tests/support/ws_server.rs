@@ -101,6 +101,8 @@ async fn bind_retrying(addr: SocketAddr) -> TcpListener {
     panic!("cannot bind {addr}: {last:?}");
 }
 
+// The handshake callback's error type is tungstenite's HTTP response: its size is not ours.
+#[allow(clippy::result_large_err)]
 async fn serve(listener: TcpListener, behaviour: Behaviour, shared: Arc<Shared>) {
     let mut connections = tokio::task::JoinSet::new();
     while let Ok((stream, _)) = listener.accept().await {
