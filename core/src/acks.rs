@@ -2,7 +2,7 @@
 //! connection drops.
 
 use crate::message::{AckId, OutgoingMessage};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 /// What an acknowledgement was requested for.
@@ -36,6 +36,10 @@ pub struct PendingAck {
 pub struct PendingAcks {
     last_id: u64,
     pending: BTreeMap<AckId, PendingAck>,
+    /// The deadlines in time order, so that the timer's question is answered without a walk
+    /// over every outstanding acknowledgement (the driver asks on every turn; with 10,000
+    /// outstanding that walk made flushing an outbox quadratic: W7 in BENCHMARKS.md).
+    deadlines: BTreeSet<(Instant, AckId)>,
 }
 
 impl PendingAcks {
@@ -48,8 +52,19 @@ impl PendingAcks {
     pub fn register(&mut self, ack: PendingAck) -> AckId {
         self.last_id = self.last_id.saturating_add(1);
         let id = AckId(self.last_id);
+        if let Some(deadline) = ack.deadline {
+            self.deadlines.insert((deadline, id));
+        }
         self.pending.insert(id, ack);
         id
+    }
+
+    fn remove(&mut self, id: AckId) -> Option<PendingAck> {
+        let ack = self.pending.remove(&id)?;
+        if let Some(deadline) = ack.deadline {
+            self.deadlines.remove(&(deadline, id));
+        }
+        Some(ack)
     }
 
     /// Outstanding acknowledgements.
@@ -81,23 +96,28 @@ impl PendingAcks {
     /// Removes and returns the acknowledgement `id` (the answer came, or it was dropped). `None`
     /// for unknown or already settled ids: an answer is never delivered twice.
     pub fn settle(&mut self, id: AckId) -> Option<PendingAck> {
-        self.pending.remove(&id)
+        self.remove(id)
     }
 
     /// Removes and returns every acknowledgement whose deadline has passed, oldest id first.
     pub fn expire(&mut self, now: Instant) -> Vec<(AckId, PendingAck)> {
-        let due: Vec<AckId> = self
-            .pending
-            .iter()
-            .filter(|(_, a)| a.deadline.is_some_and(|d| d <= now))
-            .map(|(id, _)| *id)
-            .collect();
-        due.into_iter().filter_map(|id| self.pending.remove(&id).map(|a| (id, a))).collect()
+        let mut due = Vec::new();
+        while let Some(&(deadline, id)) = self.deadlines.first() {
+            if deadline > now {
+                break;
+            }
+            self.deadlines.pop_first();
+            if let Some(ack) = self.pending.remove(&id) {
+                due.push((id, ack));
+            }
+        }
+        due.sort_unstable_by_key(|(id, _)| *id);
+        due
     }
 
     /// The earliest deadline, for the session's timer.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.pending.values().filter_map(|a| a.deadline).min()
+        self.deadlines.first().map(|(deadline, _)| *deadline)
     }
 
     /// The connection dropped: returns the in-flight acknowledgements that cannot be answered on
@@ -116,7 +136,7 @@ impl PendingAcks {
                     loss.resend.push((id, message.clone(), ack.deadline));
                 }
                 _ => {
-                    if let Some(ack) = self.pending.remove(&id) {
+                    if let Some(ack) = self.remove(id) {
                         loss.failed.push((id, ack));
                     }
                 }
@@ -127,6 +147,7 @@ impl PendingAcks {
 
     /// Removes everything (the client closed), oldest id first.
     pub fn drain(&mut self) -> Vec<(AckId, PendingAck)> {
+        self.deadlines.clear();
         std::mem::take(&mut self.pending).into_iter().collect()
     }
 }

@@ -192,14 +192,23 @@ impl Client {
         self.tell(Command::AppForeground(foreground)).await
     }
 
-    /// Sends a message (queued while offline), fire and forget: it is handed to the engine
-    /// without waiting for its answer, as async-nats's `publish` does. Waiting would cost two
-    /// task switches per message and cap throughput at a fraction of the socket's (W2 in
-    /// BENCHMARKS.md). Returns an error if the client is closed; a message the engine refuses
-    /// later (too large, unsupported by the protocol, outbox full under
-    /// [`crate::OverflowPolicy::Reject`]) is reported as [`Event::Error`]. Use
-    /// [`Client::send_with`] with [`SendOptions::fire_and_forget`] to get that answer instead.
+    /// Sends a message (queued while offline) and returns once the engine accepted it: a
+    /// refusal (too large, unsupported by the protocol, outbox full under
+    /// [`crate::OverflowPolicy::Reject`]) is this call's error.
     pub async fn send(&self, message: OutgoingMessage) -> Result<(), Error> {
+        self.send_with(message, SendOptions::fire_and_forget()).await.map(|_| ())
+    }
+
+    /// Sends `event` with one JSON argument (see [`Client::send`]).
+    pub async fn emit(&self, event: &str, payload: Value) -> Result<(), Error> {
+        self.send(OutgoingMessage::new(event, payload)).await
+    }
+
+    /// Hands a message to the engine without waiting for its answer, as async-nats's `publish`
+    /// does: for high-rate streams, where waiting would cost two task switches per message and
+    /// cap throughput at a fraction of the socket's (W2 in BENCHMARKS.md). Errors only if the
+    /// client is closed; a message the engine refuses later is reported as [`Event::Error`].
+    pub async fn send_nowait(&self, message: OutgoingMessage) -> Result<(), Error> {
         if *self.state.borrow() == ConnectionState::Closed {
             return Err(Error::from(crate::SendError::Closed));
         }
@@ -212,9 +221,9 @@ impl Client {
         .await
     }
 
-    /// Sends `event` with one JSON argument, fire and forget (see [`Client::send`]).
-    pub async fn emit(&self, event: &str, payload: Value) -> Result<(), Error> {
-        self.send(OutgoingMessage::new(event, payload)).await
+    /// Sends `event` with one JSON argument without waiting (see [`Client::send_nowait`]).
+    pub async fn emit_nowait(&self, event: &str, payload: Value) -> Result<(), Error> {
+        self.send_nowait(OutgoingMessage::new(event, payload)).await
     }
 
     /// Sends and waits for the acknowledgement (configured `ack_timeout`).

@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+// The socket.io-client peer of the benchmarks (socket.io-client 4.8.4 from
+// tests/servers/node/node_modules, WebSocket transport only, as every client here). Driven by
+// `tether-bench` with the same line protocol as its own client processes:
+//
+//   node --expose-gc benches/peers/js-client.js --workload w1 --url http://127.0.0.1:PORT [--n N]
+//
+// stdout: JSON lines; {"figure":NAME,"value":V,"unit":U} are results, {"event":...} is control.
+// stdin (w3, w7): "down" (the server was killed), "up" (it listens again; no hint API here).
+"use strict";
+
+const path = require("path");
+const readline = require("readline");
+const { performance } = require("perf_hooks");
+const { io } = require(path.join(__dirname, "../../tests/servers/node/node_modules/socket.io-client"));
+
+const args = { workload: "", url: "", n: 0 };
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i += 2) args[argv[i].replace(/^--/, "")] = argv[i + 1];
+const N = Number(args.n);
+
+const print = (o) => process.stdout.write(JSON.stringify(o) + "\n");
+const figure = (name, value, unit) => print({ figure: name, value, unit });
+const epochUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const gc = () => { if (global.gc) { global.gc(); global.gc(); } };
+const PAYLOAD_64 = "e".repeat(64);
+const COUNT_64 = "c".repeat(64);
+
+function connect() {
+  const socket = io(args.url, { transports: ["websocket"], forceNew: true });
+  return new Promise((resolve, reject) => {
+    socket.once("connect", () => resolve(socket));
+    socket.once("connect_error", (e) => reject(e));
+  });
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
+}
+
+function lines() {
+  const rl = readline.createInterface({ input: process.stdin });
+  const queue = [];
+  let waiter = null;
+  rl.on("line", (l) => { if (waiter) { const w = waiter; waiter = null; w(l.trim()); } else queue.push(l.trim()); });
+  return () => new Promise((r) => { if (queue.length) r(queue.shift()); else waiter = r; });
+}
+
+async function w1() {
+  const socket = await connect();
+  const once = () => new Promise((r) => socket.emit("ack-echo", PAYLOAD_64, r));
+  for (let i = 0; i < 500; i++) await once();
+  const samples = new Float64Array(N);
+  for (let i = 0; i < N; i++) {
+    const t = process.hrtime.bigint();
+    await once();
+    samples[i] = Number(process.hrtime.bigint() - t) / 1000;
+  }
+  samples.sort();
+  figure("p50_us", percentile(samples, 50), "us");
+  figure("p99_us", percentile(samples, 99), "us");
+  figure("max_us", samples[samples.length - 1], "us");
+  socket.close();
+}
+
+async function w2() {
+  const socket = await connect();
+  await new Promise((r) => socket.emit("count-reset", N, r));
+  const done = new Promise((r) => socket.once("count-done", r));
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < N; i++) socket.emit("count", COUNT_64);
+  await done;
+  const secs = Number(process.hrtime.bigint() - t) / 1e9;
+  figure("msgs_per_s", N / secs, "msg/s");
+  socket.close();
+}
+
+// Reconnect: the app re-joins its room on every connect (socket.io-client does not) and one
+// emit with an ack is buffered while down (socket.io-client's send buffer flushes on connect).
+async function w3() {
+  const next = lines();
+  const socket = io(args.url, { transports: ["websocket"], forceNew: true });
+  let trial = null;
+  const check = () => {
+    if (trial && trial.connected && trial.joined && trial.flushed && !trial.reported) {
+      trial.reported = true;
+      print({ event: "trial", connected_at_us: trial.connected, ready_at_us: Math.max(trial.joined, trial.flushed) });
+    }
+  };
+  socket.on("connect", () => {
+    if (trial) trial.connected = epochUs();
+    socket.emit("join-room", { room: "bench" }, () => { if (trial) { trial.joined = epochUs(); check(); } });
+  });
+  await new Promise((r) => socket.once("connect", r));
+  print({ event: "ready" });
+  for (;;) {
+    const cmd = await next();
+    if (cmd === "down") {
+      while (socket.connected) await sleep(1);
+      trial = {};
+      const t = trial;
+      socket.timeout(30000).emit("ack-echo", "queued", (err) => { if (!err) { t.flushed = epochUs(); check(); } });
+      print({ event: "down-ok" });
+    } else if (cmd === "up") {
+      // socket.io-client has no network-available hint.
+    } else if (cmd === "quit" || cmd === undefined) {
+      break;
+    }
+  }
+  socket.close();
+}
+
+async function connectMany(n) {
+  const sockets = [];
+  for (let i = 0; i < n; i += 50) {
+    const batch = [];
+    for (let j = i; j < Math.min(n, i + 50); j++) batch.push(connect());
+    sockets.push(...(await Promise.all(batch)));
+  }
+  return sockets;
+}
+
+async function w4() {
+  const warm = await connect();
+  await sleep(1000);
+  gc();
+  const before = process.memoryUsage().rss;
+  const sockets = await connectMany(N);
+  await sleep(2000);
+  gc();
+  const after = process.memoryUsage().rss;
+  figure("bytes_per_conn", (after - before) / N, "B");
+  sockets.forEach((s) => s.close());
+  warm.close();
+}
+
+async function w5() {
+  const sockets = await connectMany(N);
+  await sleep(2000);
+  const before = process.cpuUsage();
+  await sleep(20000);
+  const used = process.cpuUsage(before);
+  figure("cpu_ms_20s", (used.user + used.system) / 1000, "ms");
+  sockets.forEach((s) => s.close());
+}
+
+async function w7() {
+  const next = lines();
+  const socket = await connect();
+  print({ event: "ready" });
+  let connectedAt = 0;
+  let acked = 0;
+  let doneAt = 0;
+  let finish;
+  const finished = new Promise((r) => { finish = r; });
+  if ((await next()) !== "down") return;
+  while (socket.connected) await sleep(1);
+  socket.on("connect", () => { connectedAt = epochUs(); });
+  for (let i = 0; i < N; i++) {
+    socket.timeout(120000).emit("ack-echo", PAYLOAD_64, (err) => {
+      if (err) return;
+      acked += 1;
+      if (acked === N) { doneAt = epochUs(); finish(); }
+    });
+  }
+  print({ event: "down-ok" });
+  await finished;
+  print({ event: "flushed", connected_at_us: connectedAt, done_at_us: doneAt });
+  socket.close();
+}
+
+const workloads = { w1, w2, w3, w4, w5, w7 };
+workloads[args.workload]()
+  .then(() => process.exit(0))
+  .catch((e) => { process.stderr.write(String((e && e.stack) || e) + "\n"); process.exit(1); });

@@ -1,0 +1,180 @@
+//! The official Node Socket.IO server (tests/servers/node/server.js) for the chaos soak: like
+//! [`super::node_server::NodeServer`], but it keeps no list of reports (a long soak would grow
+//! it without bound, and the soak measures its own process's memory). Instead it folds every
+//! `received` report of the soak's `broadcast` events into a [`Ledger`] that outlives restarts:
+//! the server's view of what each sender got through.
+
+use serde_json::Value;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+
+use super::wait;
+
+/// What the server received from the soak's senders, over all its lives.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    /// `receipts[sender][seq]`: how many copies of that message the server relayed.
+    pub receipts: Vec<Vec<u8>>,
+    /// Per sender, how many distinct messages have arrived (= the next seq expected first).
+    pub distinct: Vec<u64>,
+    /// First copies that arrived out of send order (must stay empty).
+    pub order_violations: Vec<String>,
+    /// `connection` reports, and how many of them were recovered sessions.
+    pub connections: u64,
+    pub recovered: u64,
+    done: HashSet<String>,
+}
+
+impl Ledger {
+    fn record(&mut self, report: &Value) {
+        match report["event"].as_str() {
+            Some("received") if report["name"] == "broadcast" => {
+                let data = &report["args"][0]["data"];
+                let (Some(from), Some(seq)) = (data["from"].as_u64(), data["seq"].as_u64()) else {
+                    return;
+                };
+                let (from, seq) = (from as usize, seq as usize);
+                if self.receipts.len() <= from {
+                    self.receipts.resize_with(from + 1, Vec::new);
+                    self.distinct.resize(from + 1, 0);
+                }
+                let copies = &mut self.receipts[from];
+                if copies.len() <= seq {
+                    copies.resize(seq + 1, 0);
+                }
+                if copies[seq] == 0 {
+                    // At-least-once with ordered re-sends: the first copies arrive 0, 1, 2, ...
+                    if seq as u64 != self.distinct[from] {
+                        self.order_violations.push(format!(
+                            "sender {from}: first copy of {seq} arrived when {} was expected",
+                            self.distinct[from]
+                        ));
+                    }
+                    self.distinct[from] += 1;
+                }
+                copies[seq] = copies[seq].saturating_add(1);
+            }
+            Some("connection") => {
+                self.connections += 1;
+                if report["recovered"] == true {
+                    self.recovered += 1;
+                }
+            }
+            Some("done") => {
+                if let Some(id) = report["id"].as_str() {
+                    self.done.insert(id.to_owned());
+                }
+            }
+            Some("fatal") => panic!("node server failed: {report}"),
+            _ => {}
+        }
+    }
+
+    /// Copies of `(sender, seq)` the server relayed.
+    pub fn copies(&self, sender: usize, seq: u64) -> u8 {
+        self.receipts.get(sender).and_then(|c| c.get(seq as usize)).copied().unwrap_or(0)
+    }
+}
+
+/// A running server.js whose reports go into a shared [`Ledger`].
+pub struct SoakNode {
+    child: Child,
+    stdin: ChildStdin,
+    port: u16,
+    args: Vec<String>,
+    ledger: Arc<Mutex<Ledger>>,
+    commands: u64,
+}
+
+impl SoakNode {
+    /// Starts server.js with `args` on a random port.
+    pub async fn start(args: &[&str]) -> Self {
+        let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+        Self::start_on(0, args, Arc::new(Mutex::new(Ledger::default()))).await
+    }
+
+    async fn start_on(port: u16, args: Vec<String>, ledger: Arc<Mutex<Ledger>>) -> Self {
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/servers/node/server.js");
+        assert!(
+            script.parent().is_some_and(|d| d.join("node_modules").exists()),
+            "run scripts/install-deps.sh first (tests/servers/node/node_modules is missing)"
+        );
+        let mut child = Command::new("node")
+            .arg(&script)
+            .arg("--port")
+            .arg(port.to_string())
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start node: {e}"));
+        let stdin = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let (port_tx, port_rx) = tokio::sync::oneshot::channel();
+        let sink = ledger.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            let mut port_tx = Some(port_tx);
+            while let Ok(Some(line)) = lines.next_line().await {
+                let Ok(report) = serde_json::from_str::<Value>(&line) else { continue };
+                if report["event"] == "listening" {
+                    if let Some(tx) = port_tx.take() {
+                        let _ = tx.send(report["port"].as_u64().unwrap_or(0) as u16);
+                    }
+                }
+                lock(&sink).record(&report);
+            }
+        });
+        let port = tokio::time::timeout(wait::PATIENCE, port_rx)
+            .await
+            .unwrap_or_else(|_| panic!("node server did not start"))
+            .unwrap_or_else(|_| panic!("node server exited before listening"));
+        Self { child, stdin, port, args, ledger, commands: 0 }
+    }
+
+    /// Kills the server (SIGKILL: no goodbye to anyone) and starts a new one on the same port,
+    /// with the same arguments and ledger. Every session and room is lost, as in a crash.
+    pub async fn restart(self) -> Self {
+        let (port, args, ledger) = (self.port, self.args.clone(), self.ledger.clone());
+        self.stop().await;
+        Self::start_on(port, args, ledger).await
+    }
+
+    /// Kills the server and waits for it to exit.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    /// Its address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// The shared ledger.
+    pub fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        lock(&self.ledger)
+    }
+
+    /// Sends a stdin command (see the server's README) and waits for its `done` report.
+    pub async fn command(&mut self, mut command: Value) {
+        self.commands += 1;
+        let id = format!("soak-{}", self.commands);
+        command["id"] = Value::String(id.clone());
+        let line = format!("{command}\n");
+        self.stdin.write_all(line.as_bytes()).await.unwrap_or_else(|e| panic!("stdin: {e}"));
+        self.stdin.flush().await.unwrap_or_else(|e| panic!("stdin: {e}"));
+        let ledger = self.ledger.clone();
+        wait::until("command done", || lock(&ledger).done.remove(&id)).await;
+    }
+}
+
+fn lock(ledger: &Mutex<Ledger>) -> MutexGuard<'_, Ledger> {
+    ledger.lock().unwrap_or_else(PoisonError::into_inner)
+}
