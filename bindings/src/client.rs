@@ -41,7 +41,7 @@ fn timeout(ms: Option<u64>) -> Option<Duration> {
 
 /// A task of the shared runtime that is aborted when its waiter goes away (a cancelled
 /// coroutine or Swift `Task`).
-struct AbortOnDrop<T>(JoinHandle<T>);
+pub(crate) struct AbortOnDrop<T>(pub(crate) JoinHandle<T>);
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
@@ -58,6 +58,16 @@ impl<T> Future for AbortOnDrop<T> {
 }
 
 impl Client {
+    /// The core client (for the collaboration helpers).
+    pub(crate) fn core(&self) -> &core_api::Client {
+        &self.inner
+    }
+
+    /// The shared runtime this client runs on.
+    pub(crate) fn runtime(&self) -> &Handle {
+        &self.runtime
+    }
+
     /// Runs a core call as a task of the shared runtime and waits for it. The core's wake-ups
     /// then land in that task, and uniffi's call into the foreign executor (which resumes the
     /// Swift or Kotlin caller) happens there too, never inside the engine's driver.

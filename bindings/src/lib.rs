@@ -10,10 +10,12 @@
 //! - [`TetherError`]: the one error type, and every `From` for errors ([`error`]).
 //! - listeners (foreign traits) and the [`TaskHandle`] a subscription returns ([`listener`],
 //!   [`task_handle`]); the foreign [`TokenProvider`] ([`token`]); log forwarding ([`log`]).
+//! - [`Collaboration`]: presence rosters, cursor, typing and optimistic updates ([`collab`]).
 
 uniffi::setup_scaffolding!();
 
 pub mod client;
+pub mod collab;
 pub mod config;
 pub mod error;
 pub mod event;
@@ -28,6 +30,10 @@ pub mod task_handle;
 pub mod token;
 
 pub use client::Client;
+pub use collab::{
+    CollabConfig, Collaboration, Member, OptimisticOutcome, OutcomeListener, PresenceListener,
+    PresenceState,
+};
 pub use config::{
     BackoffOptions, ClientConfig, HealthThresholds, Jitter, OverflowPolicy, RawWebSocketOptions,
     SocketIoOptions, WireProtocol,
