@@ -77,6 +77,7 @@ impl ClientBuilder {
             Driver::spawn(session, settings, self.token_provider, &runtime, COMMAND_CAPACITY);
         Ok(Client {
             commands: handles.commands,
+            control: handles.control,
             state: handles.state,
             health: handles.health,
             hub: handles.hub,
@@ -97,7 +98,10 @@ impl ClientBuilder {
 /// ```
 #[derive(Clone)]
 pub struct Client {
+    /// Sends and ack replies: bounded, the backpressure a fast sender feels.
     commands: mpsc::Sender<Command>,
+    /// Everything else, never held up behind sends.
+    control: mpsc::UnboundedSender<Command>,
     state: watch::Receiver<ConnectionState>,
     health: watch::Receiver<HealthStatus>,
     hub: Arc<EventHub>,
@@ -133,12 +137,17 @@ impl Client {
         make: impl FnOnce(oneshot::Sender<T>) -> Command,
     ) -> Result<T, Error> {
         let (tx, rx) = oneshot::channel();
-        self.commands.send(make(tx)).await.map_err(|_| closed())?;
+        self.tell(make(tx)).await?;
         rx.await.map_err(|_| closed())
     }
 
     async fn tell(&self, command: Command) -> Result<(), Error> {
-        self.commands.send(command).await.map_err(|_| closed())
+        match command {
+            Command::Send { .. } | Command::Ack { .. } => {
+                self.commands.send(command).await.map_err(|_| closed())
+            }
+            other => self.control.send(other).map_err(|_| closed()),
+        }
     }
 
     /// Connects and waits until connected. Fails at once on what retrying cannot fix (auth
@@ -208,6 +217,8 @@ impl Client {
     /// does: for high-rate streams, where waiting would cost two task switches per message and
     /// cap throughput at a fraction of the socket's (W2 in BENCHMARKS.md). Errors only if the
     /// client is closed; a message the engine refuses later is reported as [`Event::Error`].
+    /// Control calls (`disconnect`, `join`, ...) travel apart from sends so they are never held
+    /// up behind them: one made right after `send_nowait` may overtake it.
     pub async fn send_nowait(&self, message: OutgoingMessage) -> Result<(), Error> {
         if *self.state.borrow() == ConnectionState::Closed {
             return Err(Error::from(crate::SendError::Closed));

@@ -117,6 +117,9 @@ type Opening = Pin<Box<dyn Future<Output = Opened> + Send>>;
 pub(crate) struct Driver {
     session: Session,
     commands: mpsc::Receiver<Command>,
+    /// Everything but sends: always read, so `stats()` or `disconnect()` answer even while
+    /// sends wait behind a socket that does not drain.
+    control: mpsc::UnboundedReceiver<Command>,
     commands_closed: bool,
     token_provider: Option<Arc<dyn TokenProvider>>,
     settings: TransportSettings,
@@ -134,6 +137,7 @@ pub(crate) struct Driver {
 /// The handles a client keeps to its driver.
 pub(crate) struct DriverHandles {
     pub commands: mpsc::Sender<Command>,
+    pub control: mpsc::UnboundedSender<Command>,
     pub state: watch::Receiver<ConnectionState>,
     pub health: watch::Receiver<HealthStatus>,
     pub hub: Arc<EventHub>,
@@ -153,6 +157,7 @@ impl Driver {
         command_capacity: usize,
     ) -> DriverHandles {
         let (commands_tx, commands) = mpsc::channel(command_capacity.max(1));
+        let (control_tx, control) = mpsc::unbounded_channel();
         let (state_tx, state) = watch::channel(session.state().clone());
         let (health, quality) = session.health();
         let (health_tx, health_rx) = watch::channel(HealthStatus { health, quality });
@@ -160,6 +165,7 @@ impl Driver {
         let driver = Driver {
             session,
             commands,
+            control,
             commands_closed: false,
             token_provider,
             settings,
@@ -174,7 +180,7 @@ impl Driver {
             unflushed: false,
         };
         runtime.spawn(driver.run());
-        DriverHandles { commands: commands_tx, state, health: health_rx, hub }
+        DriverHandles { commands: commands_tx, control: control_tx, state, health: health_rx, hub }
     }
 
     async fn run(mut self) {
@@ -202,12 +208,11 @@ impl Driver {
                             }
                         }
                     }
-                    None => {
-                        // Every client handle is gone: close cleanly and stop.
-                        debug!("last client handle dropped; closing");
-                        self.commands_closed = true;
-                        self.session.disconnect(now());
-                    }
+                    None => self.last_handle_dropped(),
+                },
+                command = self.control.recv(), if !self.commands_closed => match command {
+                    Some(command) => self.on_command(command),
+                    None => self.last_handle_dropped(),
                 },
                 opened = poll_opening(&mut self.opening), if self.opening.is_some() => {
                     self.opening = None;
@@ -226,6 +231,16 @@ impl Driver {
             }
         }
         debug!("driver stopped");
+    }
+
+    /// Every client handle is gone: take the sends still queued, close cleanly and stop.
+    fn last_handle_dropped(&mut self) {
+        debug!("last client handle dropped; closing");
+        while let Ok(command) = self.commands.try_recv() {
+            self.on_command(command);
+        }
+        self.commands_closed = true;
+        self.session.disconnect(now());
     }
 
     /// Does everything the session asked for since the last input.
