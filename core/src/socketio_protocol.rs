@@ -347,6 +347,18 @@ impl SocketIo {
         out.frames.extend(attachments.into_iter().map(Frame::Binary));
         Ok(())
     }
+    /// A join or leave: `event` with `{room_field: room}` in the rooms' namespace.
+    fn push_room_event(
+        &self,
+        event: String,
+        room: &str,
+        ack: Option<AckId>,
+        out: &mut ProtocolOutput,
+    ) -> Result<(), SendError> {
+        let data = vec![Value::String(event), json!({ self.config.room_field.clone(): room })];
+        let namespace = self.rooms_namespace().to_owned();
+        Self::push_packet(SocketPacketKind::Event, &namespace, ack.map(|a| a.0), data, &[], out)
+    }
 }
 
 fn engine_message(packet: &SocketPacket) -> Frame {
@@ -506,12 +518,8 @@ impl Protocol for SocketIo {
         ack: Option<AckId>,
         out: &mut ProtocolOutput,
     ) -> Result<(), SendError> {
-        let data = vec![
-            Value::String(self.config.join_event.clone()),
-            json!({ self.config.room_field.clone(): room }),
-        ];
-        let namespace = self.rooms_namespace().to_owned();
-        Self::push_packet(SocketPacketKind::Event, &namespace, ack.map(|a| a.0), data, &[], out)
+        let event = self.config.join_event.clone();
+        self.push_room_event(event, room, ack, out)
     }
 
     fn encode_leave(
@@ -520,12 +528,8 @@ impl Protocol for SocketIo {
         ack: Option<AckId>,
         out: &mut ProtocolOutput,
     ) -> Result<(), SendError> {
-        let data = vec![
-            Value::String(self.config.leave_event.clone()),
-            json!({ self.config.room_field.clone(): room }),
-        ];
-        let namespace = self.rooms_namespace().to_owned();
-        Self::push_packet(SocketPacketKind::Event, &namespace, ack.map(|a| a.0), data, &[], out)
+        let event = self.config.leave_event.clone();
+        self.push_room_event(event, room, ack, out)
     }
 
     fn encode_goodbye(&mut self, out: &mut ProtocolOutput) {
