@@ -61,17 +61,26 @@ impl BackoffPolicy {
         Duration::from_secs_f64(capped.max(min).min(max.max(min)))
     }
 
+    /// The most jitter may stretch attempt `attempt`: its nominal delay, but at least
+    /// `min_delay * factor`, so the first retries are spread too (otherwise every client of a
+    /// restarted server would retry at exactly `min_delay`). Never above `max_delay`.
+    pub fn jitter_ceiling(&self, attempt: u32) -> Duration {
+        let spread_floor = self.min_delay.mul_f64(self.factor.clamp(1.0, 1e6));
+        self.nominal_delay(attempt).max(spread_floor).min(self.max_delay.max(self.min_delay))
+    }
+
     /// The delay to wait before attempt `attempt` (1-based), with jitter drawn from `rng`.
     /// Always within `[min_delay, max_delay]`.
     pub fn delay(&self, attempt: u32, rng: &mut fastrand::Rng) -> Duration {
         let nominal = self.nominal_delay(attempt);
+        let ceiling = self.jitter_ceiling(attempt);
         let min = self.min_delay.min(nominal);
         let picked = match self.jitter {
             Jitter::None => nominal,
-            Jitter::Full => uniform_between(min, nominal, rng),
+            Jitter::Full => uniform_between(min, ceiling, rng),
             Jitter::Equal => {
-                let half = nominal / 2;
-                half + uniform_between(Duration::ZERO, nominal - half, rng)
+                let half = ceiling / 2;
+                half + uniform_between(Duration::ZERO, ceiling - half, rng)
             }
         };
         picked.clamp(self.min_delay.min(self.max_delay), self.max_delay.max(self.min_delay))
@@ -129,6 +138,18 @@ mod tests {
     }
 
     #[test]
+    fn the_first_retry_is_spread_too() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let p = policy(Jitter::Full);
+        let firsts: Vec<Duration> = (0..200).map(|_| p.delay(1, &mut rng)).collect();
+        assert!(firsts
+            .iter()
+            .all(|d| *d >= Duration::from_secs(1) && *d <= Duration::from_secs(2)));
+        let distinct: std::collections::HashSet<_> = firsts.iter().collect();
+        assert!(distinct.len() > 100, "a crowd of clients does not retry in the same instant");
+    }
+
+    #[test]
     fn same_seed_gives_same_schedule() {
         let p = policy(Jitter::Full);
         let mut a = fastrand::Rng::with_seed(42);
@@ -159,7 +180,7 @@ mod tests {
             let d = p.delay(attempt, &mut rng);
             prop_assert!(d >= p.min_delay, "{:?} below min {:?}", d, p.min_delay);
             prop_assert!(d <= p.max_delay, "{:?} above max {:?}", d, p.max_delay);
-            prop_assert!(d <= p.nominal_delay(attempt));
+            prop_assert!(d <= p.jitter_ceiling(attempt));
         }
     }
 }
