@@ -15,6 +15,27 @@ fn server_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/servers/node/server.js")
 }
 
+/// Spawns `server.js` on `port` (0: a random one) with `args`, stdin and stdout piped (the
+/// server exits when stdin closes), killed on drop.
+pub fn spawn_server_js(port: u16, args: &[String]) -> Child {
+    let script = server_script();
+    assert!(
+        script.parent().is_some_and(|d| d.join("node_modules").exists()),
+        "run scripts/install-deps.sh first (tests/servers/node/node_modules is missing)"
+    );
+    Command::new("node")
+        .arg(&script)
+        .arg("--port")
+        .arg(port.to_string())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start node: {e}"))
+}
+
 /// A running official Socket.IO server.
 pub struct NodeServer {
     child: Child,
@@ -31,22 +52,7 @@ impl NodeServer {
     }
 
     async fn start_on(port: u16, args: Vec<String>) -> Self {
-        let script = server_script();
-        assert!(
-            script.parent().is_some_and(|d| d.join("node_modules").exists()),
-            "run scripts/install-deps.sh first (tests/servers/node/node_modules is missing)"
-        );
-        let mut child = Command::new("node")
-            .arg(&script)
-            .arg("--port")
-            .arg(port.to_string())
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start node: {e}"));
+        let mut child = spawn_server_js(port, &args);
         let stdin = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
         let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
         let reports = Arc::new(Mutex::new(Vec::new()));

@@ -6,11 +6,9 @@
 
 use serde_json::Value;
 use std::collections::HashSet;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
+use tokio::process::{Child, ChildStdin};
 
 use super::wait;
 
@@ -98,23 +96,7 @@ impl SoakNode {
     }
 
     async fn start_on(port: u16, args: Vec<String>, ledger: Arc<Mutex<Ledger>>) -> Self {
-        let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/servers/node/server.js");
-        assert!(
-            script.parent().is_some_and(|d| d.join("node_modules").exists()),
-            "run scripts/install-deps.sh first (tests/servers/node/node_modules is missing)"
-        );
-        let mut child = Command::new("node")
-            .arg(&script)
-            .arg("--port")
-            .arg(port.to_string())
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start node: {e}"));
+        let mut child = crate::support::node_server::spawn_server_js(port, &args);
         let stdin = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
         let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
         let (port_tx, port_rx) = tokio::sync::oneshot::channel();
