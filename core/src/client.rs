@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::connection_state::{ConnectionState, FailureReason};
 use crate::driver::{Command, Driver, EventHub};
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, SendError, TrySendError};
 use crate::event::Event;
 use crate::health::HealthStatus;
 use crate::message::{AckId, AckReply, IncomingMessage, OutgoingMessage};
@@ -235,6 +235,52 @@ impl Client {
     /// Sends `event` with one JSON argument without waiting (see [`Client::send_nowait`]).
     pub async fn emit_nowait(&self, event: &str, payload: Value) -> Result<(), Error> {
         self.send_nowait(OutgoingMessage::new(event, payload)).await
+    }
+
+    /// Hands a message to the engine without waiting at all, from any thread, async or not:
+    /// for callers that cannot await (the Swift and Kotlin bindings' `tryEmit`, UI callbacks).
+    /// When the send lane is full (the driver has not yet taken the sends before this one),
+    /// the message comes back in the error ([`ErrorKind::QueueFull`]) instead of being
+    /// dropped; retry it shortly. Like [`Client::send_nowait`], a refusal by the engine
+    /// afterwards (too large, outbox full under `Reject`) is reported as [`Event::Error`].
+    ///
+    /// ```no_run
+    /// # fn demo(client: &tether_core::Client) {
+    /// use tether_core::{ErrorKind, OutgoingMessage};
+    /// let mut message = OutgoingMessage::new("tick", serde_json::json!({ "n": 1 }));
+    /// loop {
+    ///     match client.try_send(message) {
+    ///         Ok(()) => break,
+    ///         Err(busy) if busy.error().kind() == ErrorKind::QueueFull => {
+    ///             message = busy.into_message();
+    ///             std::thread::yield_now();
+    ///         }
+    ///         Err(closed) => panic!("{closed}"),
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn try_send(&self, message: OutgoingMessage) -> Result<(), TrySendError> {
+        if *self.state.borrow() == ConnectionState::Closed {
+            return Err(TrySendError::new(Error::from(SendError::Closed), message));
+        }
+        // Reserve first, so that on a full lane the message is still ours to give back.
+        match self.commands.try_reserve() {
+            Ok(permit) => {
+                permit.send(Command::Send {
+                    message: Box::new(message),
+                    options: SendOptions::fire_and_forget(),
+                    accepted: None,
+                    ack: None,
+                });
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Full(())) => {
+                let busy = SendError::Busy { waiting: COMMAND_CAPACITY };
+                Err(TrySendError::new(Error::from(busy), message))
+            }
+            Err(mpsc::error::TrySendError::Closed(())) => Err(TrySendError::new(closed(), message)),
+        }
     }
 
     /// Sends and waits for the acknowledgement (configured `ack_timeout`).

@@ -126,6 +126,14 @@ pub enum SendError {
     /// The message itself is malformed (e.g. a placeholder without its attachment).
     #[error("invalid message: {0}")]
     Invalid(String),
+    /// [`crate::Client::try_send`] found the engine's send lane full: the driver has not yet
+    /// taken the sends before this one. Nothing was lost; retry shortly (or use the waiting
+    /// [`crate::Client::send`]).
+    #[error("{waiting} sends are waiting for the engine; retry shortly")]
+    Busy {
+        /// Sends waiting in the lane.
+        waiting: usize,
+    },
 }
 
 impl From<SendError> for Error {
@@ -138,10 +146,45 @@ impl From<SendError> for Error {
             SendError::TooManyPendingAcks { .. } => ErrorKind::QueueFull,
             SendError::Unsupported { .. } => ErrorKind::Unsupported,
             SendError::Invalid(_) => ErrorKind::Protocol,
+            SendError::Busy { .. } => ErrorKind::QueueFull,
         };
         Error::new(kind, e.to_string())
     }
 }
+
+/// A message [`crate::Client::try_send`] could not hand to the engine, given back with the reason
+/// so nothing is lost: retry it later, or queue it elsewhere.
+#[derive(Debug)]
+pub struct TrySendError {
+    error: Error,
+    // Boxed: keeps the `Err` side of `try_send`'s result small on the success path.
+    message: Box<crate::message::OutgoingMessage>,
+}
+
+impl TrySendError {
+    pub(crate) fn new(error: Error, message: crate::message::OutgoingMessage) -> Self {
+        Self { error, message: Box::new(message) }
+    }
+
+    /// Why: [`ErrorKind::QueueFull`] when the send lane is full (retry), [`ErrorKind::Closed`]
+    /// when the client has stopped.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// The message that was not sent.
+    pub fn into_message(self) -> crate::message::OutgoingMessage {
+        *self.message
+    }
+}
+
+impl fmt::Display for TrySendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for TrySendError {}
 
 /// Why an acknowledgement will never come.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -56,7 +56,7 @@ pub use backoff::{BackoffPolicy, Jitter};
 pub use client::{Client, ClientBuilder, PendingAck};
 pub use config::{Config, ProtocolConfig, RawWebSocketConfig, SocketIoConfig};
 pub use connection_state::{ConnectionState, DisconnectReason, FailureReason};
-pub use error::{AckError, ConfigError, Error, ErrorKind, SendError, TransportError};
+pub use error::{AckError, ConfigError, Error, ErrorKind, SendError, TransportError, TrySendError};
 pub use event::Event;
 pub use health::{Health, HealthStatus, HealthThresholds, Quality};
 pub use message::{AckId, AckReply, Frame, IncomingMessage, OutgoingMessage};

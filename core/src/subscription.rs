@@ -141,6 +141,60 @@ impl Subscription {
     }
 }
 
+impl Subscription {
+    /// A matching message if one is ready now, without waiting (`None`: nothing ready, or the
+    /// client stopped and nothing is held back).
+    pub fn try_recv(&mut self) -> Option<IncomingMessage> {
+        let now = tokio::time::Instant::now().into_std();
+        if let Some(held) = self.coalescer.poll(now) {
+            return Some(held);
+        }
+        loop {
+            match self.receiver.try_recv() {
+                Ok(Event::Message(message)) if self.options.matches(&message) => {
+                    if let Some(ready) = self.coalescer.offer(message, now) {
+                        return Some(ready);
+                    }
+                }
+                Ok(_) => {}
+                Err(mpsc::error::TryRecvError::Empty) => return None,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    self.closed = true;
+                    return self.coalescer.discard();
+                }
+            }
+        }
+    }
+
+    /// Waits for the next matching message, then takes up to `max - 1` more that are ready
+    /// at once: one wake-up (and, through the bindings, one foreign call) per burst instead of
+    /// one per message. Empty once the client stopped and nothing is held back.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: tether_core::Client) {
+    /// let mut ticks = client.subscribe(tether_core::SubscriptionOptions::event("tick"));
+    /// loop {
+    ///     let batch = ticks.recv_batch(256).await;
+    ///     if batch.is_empty() {
+    ///         break;
+    ///     }
+    ///     println!("{} ticks", batch.len());
+    /// }
+    /// # }
+    /// ```
+    pub async fn recv_batch(&mut self, max: usize) -> Vec<IncomingMessage> {
+        let Some(first) = self.recv().await else { return Vec::new() };
+        let mut batch = vec![first];
+        while batch.len() < max {
+            match self.try_recv() {
+                Some(message) => batch.push(message),
+                None => break,
+            }
+        }
+        batch
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +226,39 @@ mod tests {
         drop(tx);
         assert_eq!(sub.recv().await.map(|m| n(&m)), Some(3));
         assert!(sub.recv().await.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_takes_what_is_ready_in_order_up_to_its_size() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut sub = Subscription::new(rx, SubscriptionOptions::event("price"));
+        for i in 0..5 {
+            let _ = tx.send(message("price", "a", i));
+            let _ = tx.send(message("cursor", "a", 100 + i));
+        }
+        let first: Vec<u64> = sub.recv_batch(3).await.iter().map(n).collect();
+        assert_eq!(first, vec![0, 1, 2], "filtered, in order, at most three");
+        let rest: Vec<u64> = sub.recv_batch(10).await.iter().map(n).collect();
+        assert_eq!(rest, vec![3, 4], "only what was ready; it does not wait to fill up");
+        assert_eq!(sub.try_recv().map(|m| n(&m)), None, "nothing ready");
+        let _ = tx.send(message("price", "a", 5));
+        drop(tx);
+        assert_eq!(sub.try_recv().map(|m| n(&m)), Some(5));
+        assert!(sub.recv_batch(10).await.is_empty(), "ended");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_respects_the_throttle() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let rate = RateLimit::Throttle(Duration::from_millis(100));
+        let mut sub = Subscription::new(rx, SubscriptionOptions::event("cursor").with_rate(rate));
+        for i in 0..10 {
+            let _ = tx.send(message("cursor", "a", i));
+        }
+        let first: Vec<u64> = sub.recv_batch(10).await.iter().map(n).collect();
+        assert_eq!(first, vec![0], "the rest of the burst is held for the period");
+        let second: Vec<u64> = sub.recv_batch(10).await.iter().map(n).collect();
+        assert_eq!(second, vec![9], "then the latest");
     }
 
     #[tokio::test(start_paused = true)]

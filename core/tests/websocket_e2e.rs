@@ -260,3 +260,37 @@ async fn a_reset_is_survived_like_a_cut() {
     wait::event(&mut events, "the disconnect", |e| matches!(e, Event::Disconnected { .. })).await;
     wait::state(&client, "connected again", ConnectionState::is_connected).await;
 }
+
+/// `try_send` never waits and never loses: on a full lane the message comes back. The test runs
+/// on one thread, so the driver cannot drain the lane while the loop fills it, and the refusal
+/// is certain, not a race.
+#[tokio::test(flavor = "current_thread")]
+async fn try_send_gives_the_message_back_when_the_lane_is_full_and_loses_nothing() {
+    let server = WsServer::start().await;
+    let client = Client::new(config(&server.url())).unwrap_or_else(|e| panic!("{e}"));
+    client.connect().await.unwrap_or_else(|e| panic!("{e}"));
+    let total = 3_000;
+    let mut refused = 0;
+    for n in 0..total {
+        let mut message = OutgoingMessage::text(format!("t{n}"));
+        loop {
+            match client.try_send(message) {
+                Ok(()) => break,
+                Err(busy) => {
+                    assert_eq!(busy.error().kind(), ErrorKind::QueueFull, "{busy}");
+                    message = busy.into_message();
+                    assert_eq!(message.data, vec![json!(format!("t{n}"))], "the same message back");
+                    refused += 1;
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+    }
+    assert!(refused > 0, "3,000 sends without yielding must fill the lane");
+    let expected: Vec<String> = (0..total).map(|n| format!("t{n}")).collect();
+    wait::until("every message, once and in order", || server.received() == expected).await;
+    client.disconnect().await.unwrap_or_else(|e| panic!("{e}"));
+    let closed = client.try_send(OutgoingMessage::text("late")).err();
+    assert_eq!(closed.as_ref().map(|e| e.error().kind()), Some(ErrorKind::Closed));
+    assert_eq!(closed.map(|e| e.into_message().data), Some(vec![json!("late")]));
+}
