@@ -11,6 +11,7 @@ import dev.tether.ffi.HealthListener
 import dev.tether.ffi.HealthStatus
 import dev.tether.ffi.IncomingMessage
 import dev.tether.ffi.MessageFilter
+import dev.tether.ffi.MessageBatchListener
 import dev.tether.ffi.MessageListener
 import dev.tether.ffi.OutgoingMessage
 import dev.tether.ffi.RateLimit
@@ -99,6 +100,25 @@ class TetherClient private constructor(
         }
     }
 
+    /**
+     * Like [messages], but each item is every matching message that was ready, up to
+     * [maxBatch], in order: one native callback per burst instead of one per message, for
+     * streams of thousands of messages a second.
+     */
+    fun messageBatches(
+        vararg events: String,
+        room: String? = null,
+        rate: RateLimit? = null,
+        maxBatch: Int = 256,
+    ): Flow<List<IncomingMessage>> {
+        val filter = MessageFilter(events = events.toList(), room = room, rate = rate)
+        return subscription { send ->
+            raw.subscribeMessageBatches(filter, maxBatch.coerceAtLeast(1).toUInt(), object : MessageBatchListener {
+                override fun onMessages(messages: List<IncomingMessage>) = send(messages)
+            })
+        }
+    }
+
     /** Connects and waits until connected (throws on what retrying cannot fix). */
     suspend fun connect() = raw.connect()
 
@@ -119,6 +139,21 @@ class TetherClient private constructor(
 
     /** Sends [event] with one JSON argument (queued while offline). */
     suspend fun emit(event: String, payload: JsonElement) = raw.emit(event, payload.toString())
+
+    /**
+     * Hands [event] with [payload] to the engine without suspending, from any thread. Throws
+     * `TetherException.QueueFull` when the engine's send lane is full (nothing was sent: retry
+     * shortly, or use [emit]); a refusal afterwards arrives on [events] as an error.
+     */
+    fun tryEmit(event: String, payload: JsonElement) = raw.tryEmit(event, payload.toString())
+
+    /**
+     * [tryEmit] for many payloads in one native call (worth it for high-rate streams: a native
+     * call costs microseconds). Bad JSON throws and sends nothing; otherwise returns how many
+     * were handed over, in order, before the send lane filled: send the rest again shortly.
+     */
+    fun tryEmitAll(event: String, payloads: List<JsonElement>): Int =
+        raw.tryEmitBatch(event, payloads.map { it.toString() }).toInt()
 
     /** Sends [event] without arguments. */
     suspend fun emit(event: String) {

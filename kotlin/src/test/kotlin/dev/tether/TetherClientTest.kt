@@ -355,4 +355,61 @@ class TetherClientTest {
         assertEquals((threads * perThread).toULong(), stats.messagesSent)
         assertEquals(0uL, stats.dropped)
     }
+
+    @Test
+    fun `tryEmit from plain threads and batched delivery lose nothing and keep order`() = runBlocking<Unit> {
+        val server = NodeServer().closeAfter()
+        val client = TetherClient(testConfig(server)).closeAfter()
+        val batches = inbox(client.messageBatches("echo", maxBatch = 64))
+        client.connect()
+        val total = 5_000
+        var refused = 0
+        // Not a coroutine: tryEmit is for callers that cannot suspend.
+        thread(name = "try-emitter") {
+            for (i in 0 until total) {
+                while (true) {
+                    try {
+                        client.tryEmit("echo", buildJsonObject { put("i", i) })
+                        break
+                    } catch (busy: TetherException.QueueFull) {
+                        refused++
+                        Thread.onSpinWait()
+                    }
+                }
+            }
+        }.join()
+
+        // And as many again in batches, resent from where the lane filled up.
+        val rest = (total until 2 * total).map { buildJsonObject { put("i", it) } }
+        var next = 0
+        while (next < rest.size) {
+            next += client.tryEmitAll("echo", rest.subList(next, minOf(next + 500, rest.size)))
+            if (next < rest.size) Thread.onSpinWait()
+        }
+
+        val seen = ArrayList<Int>()
+        var largest = 0
+        while (seen.size < 2 * total) {
+            val batch = batches.receiveWithin(30.seconds)
+            assertTrue(batch.isNotEmpty() && batch.size <= 64, "batch of ${batch.size}")
+            largest = maxOf(largest, batch.size)
+            batch.mapTo(seen) { it.payload!!.jsonObject["i"]!!.jsonPrimitive.int }
+        }
+        println("tryEmit and tryEmitAll: ${2 * total} echoed in batches of up to $largest; lane full $refused times")
+        assertEquals((0 until 2 * total).toList(), seen)
+        batches.cancel()
+        coroutineContext.cancelChildren()
+    }
+
+    @Test
+    fun `tryEmit refuses bad JSON and a closed client`() = runBlocking<Unit> {
+        val server = NodeServer().closeAfter()
+        val client = TetherClient(testConfig(server)).closeAfter()
+        client.connect()
+        assertFailsWith<TetherException.Other> { client.raw.tryEmit("echo", "{not json") }
+        assertFailsWith<TetherException.Other> { client.raw.tryEmitBatch("echo", listOf("1", "{not json")) }
+        client.disconnect()
+        assertFailsWith<TetherException.Closed> { client.tryEmit("echo", JsonPrimitive(1)) }
+        assertFailsWith<TetherException.Closed> { client.tryEmitAll("echo", listOf(JsonPrimitive(1))) }
+    }
 }
