@@ -33,6 +33,9 @@ let package = Package(
         ),
         .target(name: "Tether", dependencies: ["TetherBindings"], path: "Sources/Tether"),
         .testTarget(name: "TetherTests", dependencies: ["Tether"], path: "Tests/TetherTests"),
+        // The W6 benchmark (swift/bench-w6.sh): built with the tests so it cannot rot, run
+        // only by the benchmarks.
+        .executableTarget(name: "TetherBenchW6", dependencies: ["Tether"], path: "Sources/TetherBenchW6"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,8 @@
 //! The floor's server: a bare tokio-tungstenite server, no framework, default settings. It
 //! echoes text and binary messages, and counts for W2: `reset:N` sets a target (answered
 //! `reset-ok`), every text starting with `c` is counted and not echoed, and `done` goes back
-//! when the target is reached. Pings are answered by tungstenite itself.
+//! when the target is reached; for W6, `flood:N` sends N texts `f<i>` back to back. Pings are
+//! answered by tungstenite itself.
 
 use crate::measure::{event, R};
 use futures_util::{SinkExt, StreamExt};
@@ -38,6 +39,11 @@ async fn serve(stream: TcpStream) {
                 if text.as_str().starts_with('c') {
                     counted += 1;
                     (counted == target).then(|| Message::text("done"))
+                } else if let Some(n) = text.as_str().strip_prefix("flood:") {
+                    if flood(&mut ws, n.parse().unwrap_or(0)).await.is_err() {
+                        break;
+                    }
+                    None
                 } else if let Some(n) = text.as_str().strip_prefix("reset:") {
                     counted = 0;
                     target = n.parse().unwrap_or(u64::MAX);
@@ -56,4 +62,15 @@ async fn serve(stream: TcpStream) {
             }
         }
     }
+}
+
+/// Sends `n` small texts as fast as the socket takes them: queued with `feed`, flushed once.
+async fn flood(
+    ws: &mut tokio_tungstenite::WebSocketStream<TcpStream>,
+    n: u64,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    for i in 0..n {
+        ws.feed(Message::text(format!("f{i}"))).await?;
+    }
+    ws.flush().await
 }

@@ -15,7 +15,8 @@ use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tether_core::{
-    Client, Config, Event, EventStream, OutgoingMessage, RawWebSocketConfig, SendOptions,
+    Client, Config, Event, EventStream, IncomingMessage, OutgoingMessage, RawWebSocketConfig,
+    SendOptions, SubscriptionOptions,
 };
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 use tokio::net::TcpStream;
@@ -76,6 +77,7 @@ pub async fn run(options: Options) -> R<()> {
         "w3" => w3(&options).await,
         "w4" => w4(&options).await,
         "w5" => w5(&options).await,
+        "w6" => w6(&options).await,
         "w7" => w7(&options).await,
         other => Err(format!("unknown workload {other}").into()),
     }
@@ -296,6 +298,42 @@ async fn w2(o: &Options) -> R<()> {
     let started = Instant::now();
     conn.send_counted(&o.kind, o.n).await?;
     figure("msgs_per_s", o.n as f64 / started.elapsed().as_secs_f64(), "msg/s");
+    Ok(())
+}
+
+// ----- W6's Rust baseline -----
+
+/// What the engine delivers before any foreign call: the flood the Kotlin and Swift harnesses
+/// take (`flood:N` to the bare server), received by a Rust subscription in batches and one by
+/// one. The bindings' figures are read against these.
+async fn w6(o: &Options) -> R<()> {
+    let client = Client::new(tether_config("tether-raw", &o.url)?)?;
+    client.connect().await?;
+    let is_flood = |m: &IncomingMessage| {
+        m.payload().and_then(|p| p.as_str()).is_some_and(|t| t.starts_with('f'))
+    };
+    for batched in [true, false] {
+        let mut messages = client.subscribe(SubscriptionOptions::default());
+        let started = Instant::now();
+        client.send(OutgoingMessage::text(format!("flood:{}", o.n))).await?;
+        let mut received = 0;
+        while received < o.n {
+            if batched {
+                let batch = messages.recv_batch(1024).await;
+                if batch.is_empty() {
+                    return Err("the client stopped during the flood".into());
+                }
+                received += batch.iter().filter(|m| is_flood(m)).count();
+            } else {
+                match messages.recv().await {
+                    Some(m) => received += usize::from(is_flood(&m)),
+                    None => return Err("the client stopped during the flood".into()),
+                }
+            }
+        }
+        let name = if batched { "batched_events_per_s" } else { "callbacks_per_s" };
+        figure(name, o.n as f64 / started.elapsed().as_secs_f64(), "1/s");
+    }
     Ok(())
 }
 

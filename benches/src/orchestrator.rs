@@ -23,11 +23,14 @@ struct Sizes {
     w3_trials: usize,
     w4: usize,
     w5: usize,
+    w6: usize,
     w7: usize,
 }
 
-const FULL: Sizes = Sizes { w1: 10_000, w2: 100_000, w3_trials: 5, w4: 1_000, w5: 100, w7: 10_000 };
-const QUICK: Sizes = Sizes { w1: 500, w2: 5_000, w3_trials: 1, w4: 50, w5: 10, w7: 500 };
+const FULL: Sizes =
+    Sizes { w1: 10_000, w2: 100_000, w3_trials: 5, w4: 1_000, w5: 100, w6: 200_000, w7: 10_000 };
+const QUICK: Sizes =
+    Sizes { w1: 500, w2: 5_000, w3_trials: 1, w4: 50, w5: 10, w6: 10_000, w7: 500 };
 
 /// A child process speaking the line protocol (JSON lines out, commands in).
 struct Proc {
@@ -311,7 +314,7 @@ pub async fn run(args: &[String]) -> R<()> {
     }
 
     if wanted("w6") {
-        w6(&node_url, &mut results).await;
+        w6(&bare_url, sizes.w6, &mut results).await;
     }
 
     node.kill().await?;
@@ -386,12 +389,21 @@ async fn w7(kind: &str, n: usize) -> R<(f64, f64)> {
     Ok(((done - connected) / 1000.0, (done - listening) / 1000.0))
 }
 
-/// W6 through the bindings: a hook. `kotlin/bench-w6.sh` and `swift/bench-w6.sh`, where the
-/// bindings provide them, are run with `--url <Node server> --n <emits>` and print the same
-/// JSON figure lines (`emits_per_s`: `emit` calls completed per second from the language;
-/// `callbacks_per_s`: event callbacks delivered per second to a listener in the language).
-/// Without a script the workload is reported as not run.
-async fn w6(url: &str, results: &mut Results) {
+/// W6 through the bindings: `kotlin/bench-w6.sh` and `swift/bench-w6.sh` are run with
+/// `--raw-url <bare server> --n <count>` and print JSON figure lines: `emits_per_s` (emits made
+/// from the language until the server has all of them), `callbacks_per_s` (server messages
+/// delivered one call each to a listener in the language), `batched_events_per_s` (the same
+/// through a batch listener) and a few details. The bare server is the sink and the source
+/// because the Node server, not the bindings, would be the bottleneck (W2).
+async fn w6(raw_url: &str, n: usize, results: &mut Results) {
+    eprintln!("== w6 tether-raw (the engine in Rust, no bindings: the baseline)");
+    match client("tether-raw", "w6", raw_url, n, false) {
+        Ok(proc) => match proc.finish(Duration::from_secs(300)).await {
+            Ok(figures) => results.add_all("w6", "tether-raw", "bare", figures),
+            Err(e) => eprintln!("!! w6 tether-raw: {e}"),
+        },
+        Err(e) => eprintln!("!! w6 tether-raw: {e}"),
+    }
     for lang in ["kotlin", "swift"] {
         let script = format!("{lang}/bench-w6.sh");
         if !repo().join(&script).exists() {
@@ -399,13 +411,14 @@ async fn w6(url: &str, results: &mut Results) {
             continue;
         }
         eprintln!("== w6 {lang}");
-        let args = vec![script, "--url".into(), url.to_owned(), "--n".into(), "200000".into()];
+        let args =
+            vec![script, "--raw-url".into(), raw_url.to_owned(), "--n".into(), n.to_string()];
         let outcome = match Proc::spawn(&format!("w6/{lang}"), "bash", &args) {
             Ok(proc) => proc.finish(Duration::from_secs(900)).await,
             Err(e) => Err(e),
         };
         match outcome {
-            Ok(figures) => results.add_all("w6", &format!("tether-{lang}"), "node", figures),
+            Ok(figures) => results.add_all("w6", &format!("tether-{lang}"), "bare", figures),
             Err(e) => eprintln!("!! w6 {lang}: {e}"),
         }
     }
@@ -444,10 +457,14 @@ const COMPARISONS: &[(&str, &str, &str, &str, &str)] = &[
 
 /// W6 has a target instead of a peer: 200,000 per second.
 const W6_TARGETS: &[(&str, &str)] = &[
+    ("tether-raw", "callbacks_per_s"),
+    ("tether-raw", "batched_events_per_s"),
     ("tether-kotlin", "emits_per_s"),
     ("tether-kotlin", "callbacks_per_s"),
+    ("tether-kotlin", "batched_events_per_s"),
     ("tether-swift", "emits_per_s"),
     ("tether-swift", "callbacks_per_s"),
+    ("tether-swift", "batched_events_per_s"),
 ];
 
 fn ratio_table(results: &Results) -> String {

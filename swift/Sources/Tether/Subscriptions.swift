@@ -30,6 +30,13 @@ final class MessageHandler: MessageListener {
     func onMessage(message: IncomingMessage) { handler(message) }
 }
 
+/// Adapts a closure to `MessageBatchListener`.
+final class MessageBatchHandler: MessageBatchListener {
+    private let handler: @Sendable ([IncomingMessage]) -> Void
+    init(_ handler: @escaping @Sendable ([IncomingMessage]) -> Void) { self.handler = handler }
+    func onMessages(messages: [IncomingMessage]) { handler(messages) }
+}
+
 /// Adapts a closure to `LogListener`.
 final class LogHandler: LogListener {
     private let handler: @Sendable (LogRecord) -> Void

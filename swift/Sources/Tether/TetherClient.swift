@@ -130,6 +130,27 @@ public final class TetherClient: Sendable {
         try await raw.emit(event: event, payloadJson: json)
     }
 
+    /// Hands `event` with `payload` (encoded as JSON) to the engine without waiting, from any
+    /// thread or actor, no `await`. Throws `TetherError.QueueFull` when the engine's send lane
+    /// is full (nothing was sent: retry shortly, or use `emit`); a refusal afterwards arrives
+    /// on `events` as an error.
+    public func tryEmit<Payload: Encodable>(_ event: String, _ payload: Payload) throws {
+        try raw.tryEmit(event: event, payloadJson: encodeJSON(payload, using: makeEncoder()))
+    }
+
+    /// `tryEmit` with the argument given as JSON text.
+    public func tryEmit(_ event: String, json: String) throws {
+        try raw.tryEmit(event: event, payloadJson: json)
+    }
+
+    /// `tryEmit` for many payloads (JSON texts) in one call into the library: for high-rate
+    /// streams. Bad JSON throws and sends nothing; otherwise returns how many were handed over,
+    /// in order, before the send lane filled: send the rest again shortly.
+    @discardableResult
+    public func tryEmitAll(_ event: String, json payloads: [String]) throws -> Int {
+        Int(try raw.tryEmitBatch(event: event, payloadsJson: payloads))
+    }
+
     /// Sends `event` with `payload` and waits for the acknowledgement (`timeout` in seconds;
     /// `nil`: the configured `ackTimeoutMs`). Throws `TetherError.AckTimeout` when none comes.
     @discardableResult
@@ -255,6 +276,21 @@ public final class TetherClient: Sendable {
         }
     }
 
+    /// Server messages that match `filter`, each element every message that was ready (up to
+    /// `maxBatch`), in order: one call from the library per burst instead of one per message.
+    public func messageBatches(
+        _ filter: MessageFilter = MessageFilter(),
+        maxBatch: Int = 256
+    ) -> AsyncStream<[IncomingMessage]> {
+        subscriptionStream { yield in
+            raw.subscribeMessageBatches(
+                filter: filter,
+                maxBatch: UInt32(clamping: max(maxBatch, 1)),
+                listener: MessageBatchHandler(yield)
+            )
+        }
+    }
+
     /// Server messages named `events` (all messages when none are named).
     public func messages(named events: String...) -> AsyncStream<IncomingMessage> {
         messages(MessageFilter(events: events))
@@ -284,5 +320,19 @@ public final class TetherClient: Sendable {
         _ handler: @escaping @Sendable (IncomingMessage) -> Void
     ) -> TaskHandle {
         raw.subscribeMessages(filter: filter, listener: MessageHandler(handler))
+    }
+
+    /// Calls `handler` with the server messages that match `filter`, in batches of what was
+    /// ready (up to `maxBatch`): for streams of thousands of messages a second.
+    public func onMessages(
+        _ filter: MessageFilter = MessageFilter(),
+        maxBatch: Int = 256,
+        _ handler: @escaping @Sendable ([IncomingMessage]) -> Void
+    ) -> TaskHandle {
+        raw.subscribeMessageBatches(
+            filter: filter,
+            maxBatch: UInt32(clamping: max(maxBatch, 1)),
+            listener: MessageBatchHandler(handler)
+        )
     }
 }

@@ -94,4 +94,51 @@ final class MessagingTests: TetherTestCase {
             throw error
         }
     }
+
+    func testTryEmitAndBatchedDeliveryLoseNothingAndKeepOrder() async throws {
+        let server = try testServer()
+        let client = try await connectedClient(server)
+        let run = unique("seq")
+        let batches = Recorder(client.messageBatches(MessageFilter(events: ["echo"]), maxBatch: 64))
+        let total = 2_000
+
+        // One at a time (no await), retrying while the send lane is full...
+        for i in 0..<total {
+            while true {
+                do {
+                    try client.tryEmit("echo", Seq(run: run, i: i))
+                    break
+                } catch TetherError.QueueFull {
+                    await Task.yield()
+                }
+            }
+        }
+        // ...then as many again in batches, resent from where the lane filled.
+        let rest = try (total..<2 * total).map { try String(decoding: JSONEncoder().encode(Seq(run: run, i: $0)), as: UTF8.self) }
+        var next = 0
+        while next < rest.count {
+            next += try client.tryEmitAll("echo", json: Array(rest[next..<min(next + 500, rest.count)]))
+            if next < rest.count { await Task.yield() }
+        }
+
+        let seen: [Int] = try await eventually("\(2 * total) echoes", timeout: 60) {
+            let all = batches.all.flatMap { $0 }.compactMap { try? $0.decode(Seq.self) }.filter { $0.run == run }
+            return all.count >= 2 * total ? all.map(\.i) : nil
+        }
+        XCTAssertEqual(seen, Array(0..<2 * total), "every message once, in order")
+        XCTAssertTrue(batches.all.allSatisfy { !$0.isEmpty && $0.count <= 64 })
+
+        XCTAssertThrowsError(try client.tryEmit("echo", json: "{not json"))
+        XCTAssertThrowsError(try client.tryEmitAll("echo", json: ["1", "{not json"]))
+        try await client.disconnect()
+        XCTAssertThrowsError(try client.tryEmit("echo", json: "1")) { error in
+            guard case TetherError.Closed = error else { return XCTFail("\(error)") }
+        }
+    }
+}
+
+/// One numbered message of the tryEmit test.
+struct Seq: Codable, Sendable, Equatable {
+    var run: String
+    var i: Int
 }
