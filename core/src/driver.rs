@@ -162,7 +162,7 @@ impl Driver {
         let (health, quality) = session.health();
         let (health_tx, health_rx) = watch::channel(HealthStatus { health, quality });
         let hub = Arc::new(EventHub::default());
-        let driver = Driver {
+        let mut driver = Driver {
             session,
             commands,
             control,
@@ -179,11 +179,14 @@ impl Driver {
             pending: VecDeque::new(),
             unflushed: false,
         };
-        runtime.spawn(driver.run());
+        // `run` borrows the driver instead of taking it: an `async fn` that takes `self` by
+        // value keeps two copies of it in its future (the argument and the moved local), and the
+        // task is allocated at the future's size. One copy here (W4 in BENCHMARKS.md).
+        runtime.spawn(async move { driver.run().await });
         DriverHandles { commands: commands_tx, control: control_tx, state, health: health_rx, hub }
     }
 
-    async fn run(mut self) {
+    async fn run(&mut self) {
         loop {
             self.carry_out();
             if self.commands_closed && self.session.state().is_terminal() && self.opening.is_none()
