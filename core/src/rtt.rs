@@ -30,7 +30,11 @@ pub struct RttEstimator {
     smoothed: Option<Duration>,
     variance: Option<Duration>,
     min: Option<Duration>,
-    window: VecDeque<Duration>,
+    /// Recent samples in whole microseconds (saturating at about 71 minutes): a quarter of a
+    /// `Duration` each, so a full default window of 100 costs 400 bytes per connection, not
+    /// 1,600. Grown as samples come (none on a connection that has not seen a pong yet, which
+    /// W4 in BENCHMARKS.md measures) and never past `window_size`.
+    window: VecDeque<u32>,
     window_size: usize,
 }
 
@@ -43,7 +47,7 @@ impl RttEstimator {
             smoothed: None,
             variance: None,
             min: None,
-            window: VecDeque::with_capacity(window_size.min(1024)),
+            window: VecDeque::new(),
             window_size,
         }
     }
@@ -65,8 +69,12 @@ impl RttEstimator {
         }
         if self.window.len() == self.window_size {
             self.window.pop_front();
+        } else if self.window.len() == self.window.capacity() {
+            // Doubling, but stopping at the window size rather than the next power of two.
+            let room = self.window_size - self.window.len();
+            self.window.reserve_exact(self.window.len().max(4).min(room));
         }
-        self.window.push_back(rtt);
+        self.window.push_back(u32::try_from(rtt.as_micros()).unwrap_or(u32::MAX));
     }
 
     /// The smoothed round trip, the figure health and quality are judged by.
@@ -80,11 +88,12 @@ impl RttEstimator {
         while self.window.len() > self.window_size {
             self.window.pop_front();
         }
+        self.window.shrink_to(self.window_size);
     }
 
     /// All figures at once.
     pub fn stats(&self) -> LatencyStats {
-        let mut sorted: Vec<Duration> = self.window.iter().copied().collect();
+        let mut sorted: Vec<u32> = self.window.iter().copied().collect();
         sorted.sort_unstable();
         LatencyStats {
             last: self.last,
@@ -98,13 +107,13 @@ impl RttEstimator {
     }
 }
 
-/// Nearest-rank percentile of an already sorted slice.
-fn percentile(sorted: &[Duration], pct: usize) -> Option<Duration> {
+/// Nearest-rank percentile of an already sorted slice of microseconds.
+fn percentile(sorted: &[u32], pct: usize) -> Option<Duration> {
     if sorted.is_empty() {
         return None;
     }
     let rank = (pct * sorted.len()).div_ceil(100).max(1);
-    sorted.get(rank - 1).copied()
+    sorted.get(rank - 1).map(|&micros| Duration::from_micros(u64::from(micros)))
 }
 
 #[cfg(test)]
@@ -153,6 +162,29 @@ mod tests {
         }
         assert_eq!(e.stats().p50, Some(ms(500)));
         assert_eq!(e.stats().min, Some(ms(1)), "min is over the client's life, not the window");
+    }
+
+    #[test]
+    fn the_window_is_allocated_as_samples_come_and_never_past_its_size() {
+        let mut e = RttEstimator::new(100);
+        assert_eq!(e.window.capacity(), 0, "nothing before the first pong");
+        for n in 1..=1000 {
+            e.record(ms(n));
+        }
+        assert_eq!(e.window.capacity(), 100);
+        assert_eq!(e.stats().p50, Some(ms(950)));
+        e.set_window_size(10);
+        assert_eq!((e.window.len(), e.window.capacity()), (10, 10));
+    }
+
+    #[test]
+    fn samples_keep_microseconds_and_saturate() {
+        let mut e = RttEstimator::new(2);
+        e.record(Duration::from_micros(1_234));
+        assert_eq!(e.stats().p50, Some(Duration::from_micros(1_234)));
+        e.record(Duration::from_secs(10_000));
+        assert_eq!(e.stats().p99, Some(Duration::from_micros(u64::from(u32::MAX))));
+        assert_eq!(e.stats().last, Some(Duration::from_secs(10_000)), "only the window saturates");
     }
 
     #[test]
