@@ -223,7 +223,12 @@ impl Driver {
                 }
                 incoming = next_message(&mut self.stream), if self.stream.is_some() => self.on_incoming(incoming),
                 written = write_pending(&mut self.sink, &mut self.pending), if must_write => match written {
-                    Ok(()) => self.unflushed = false,
+                    Ok(()) => {
+                        self.unflushed = false;
+                        // All written: give the buffer back, as the session does with its
+                        // queues (an idle connection keeps none; W4 in BENCHMARKS.md).
+                        self.pending = VecDeque::new();
+                    }
                     Err(e) => {
                         let error = transport::map_error(e);
                         warn!(%error, "write failed");

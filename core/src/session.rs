@@ -592,17 +592,17 @@ impl Session {
 
     /// The next thing only the driver can do.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        pop_or_release(&mut self.actions)
     }
 
     /// The next frame to write.
     pub fn poll_transmit(&mut self) -> Option<Frame> {
-        self.transmit.pop_front()
+        pop_or_release(&mut self.transmit)
     }
 
     /// The next event for the app.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        pop_or_release(&mut self.events)
     }
 
     /// When `handle_timeout` must be called next (`None`: only on input).
@@ -1126,6 +1126,18 @@ impl Session {
             self.events.push_back(Event::HealthChanged { health: judged.0, quality: judged.1 });
         }
     }
+}
+
+/// The next item of an output queue; once it is drained, its buffer is given back. The queues
+/// are empty between bursts, and an idle connection holding four slots of each (more than a
+/// kilobyte for the three) is what W4 in BENCHMARKS.md counts; a busy one allocates again once
+/// per burst, not per item.
+fn pop_or_release<T>(queue: &mut VecDeque<T>) -> Option<T> {
+    let item = queue.pop_front();
+    if item.is_none() && queue.capacity() > 0 {
+        *queue = VecDeque::new();
+    }
+    item
 }
 
 /// Reads a join acknowledgement: `{ok: false, error/message}` (the reference server's and seed
