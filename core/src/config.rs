@@ -492,7 +492,11 @@ impl Config {
         if self.urls.is_empty() {
             return Err(ConfigError::new("urls", "at least one server URL is needed"));
         }
-        self.urls.iter().map(|u| parse_url(u)).collect()
+        let mut urls: Vec<Url> =
+            self.urls.iter().map(|u| parse_url(u)).collect::<Result<_, _>>()?;
+        // A session keeps these for its life; collecting through `Result` starts at four slots.
+        urls.shrink_to_fit();
+        Ok(urls)
     }
 
     /// Checks every value; the error names the first bad field.
