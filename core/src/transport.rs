@@ -1,21 +1,90 @@
-//! Opening the WebSocket: TCP, TLS (rustls), the HTTP upgrade, with a timeout and small buffers;
-//! and the mapping between tungstenite's messages and our [`Frame`]s. Used only by the driver.
+//! Opening the WebSocket: TCP, TLS (rustls) for `wss://`, the HTTP upgrade, with a timeout and
+//! small buffers; and the mapping between tungstenite's messages and our [`Frame`]s. Used only by
+//! the driver.
 
 use crate::config::Config;
 use crate::error::TransportError;
 use crate::message::Frame;
 use crate::protocol::TransportRequest;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::client::{uri_mode, IntoClientRequest};
+use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::stream::Mode;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
-/// An open WebSocket.
-pub type WebSocket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// An open WebSocket: a stream of [`Message`]s and a sink for them.
+///
+/// Not tokio-tungstenite's `MaybeTlsStream`: that enum holds rustls's connection state inline,
+/// so a `ws://` socket would carry 1,112 bytes of it unused. Here the TLS socket is boxed and a
+/// plain one is a bare TCP stream (W4 in BENCHMARKS.md: memory per idle connection).
+// The plain variant is the larger one on purpose: boxing it too would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum WebSocket {
+    /// `ws://`: the TCP stream itself.
+    Plain(WebSocketStream<TcpStream>),
+    /// `wss://`: TLS (rustls) over TCP.
+    Tls(Box<WebSocketStream<MaybeTlsStream<TcpStream>>>),
+}
+
+impl std::fmt::Debug for WebSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Plain(_) => "WebSocket::Plain",
+            Self::Tls(_) => "WebSocket::Tls",
+        })
+    }
+}
+
+impl Stream for WebSocket {
+    type Item = Result<Message, tungstenite::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.get_mut() {
+            Self::Plain(socket) => socket.poll_next_unpin(cx),
+            Self::Tls(socket) => socket.poll_next_unpin(cx),
+        }
+    }
+}
+
+impl Sink<Message> for WebSocket {
+    type Error = tungstenite::Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        match self.get_mut() {
+            Self::Plain(socket) => socket.poll_ready_unpin(cx),
+            Self::Tls(socket) => socket.poll_ready_unpin(cx),
+        }
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Self::Error> {
+        match self.get_mut() {
+            Self::Plain(socket) => socket.start_send_unpin(message),
+            Self::Tls(socket) => socket.start_send_unpin(message),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        match self.get_mut() {
+            Self::Plain(socket) => socket.poll_flush_unpin(cx),
+            Self::Tls(socket) => socket.poll_flush_unpin(cx),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        match self.get_mut() {
+            Self::Plain(socket) => socket.poll_close_unpin(cx),
+            Self::Tls(socket) => socket.poll_close_unpin(cx),
+        }
+    }
+}
 
 /// What the transport needs from the config, prepared once per client (the TLS config is built
 /// once, not per connect).
@@ -110,18 +179,44 @@ pub async fn open(
         })?;
         http_request.headers_mut().insert(name, value);
     }
-    let connector = Connector::Rustls(settings.tls.clone());
-    let connecting = tokio_tungstenite::connect_async_tls_with_config(
-        http_request,
-        Some(settings.websocket),
-        true,
-        Some(connector),
-    );
-    match tokio::time::timeout(settings.connect_timeout, connecting).await {
+    match tokio::time::timeout(settings.connect_timeout, connect(http_request, settings)).await {
         Err(_) => Err(TransportError::Timeout),
-        Ok(Err(e)) => Err(map_error(e)),
-        Ok(Ok((socket, _response))) => Ok(socket),
+        Ok(result) => result.map_err(map_error),
     }
+}
+
+/// TCP (Nagle off), then TLS for `wss://`, then the upgrade: what tokio-tungstenite's
+/// `connect_async_tls_with_config` does, but keeping a plain socket plain (see [`WebSocket`]).
+async fn connect(
+    request: Request,
+    settings: &TransportSettings,
+) -> Result<WebSocket, tungstenite::Error> {
+    use tungstenite::error::UrlError;
+    let mode = uri_mode(request.uri())?;
+    let host = request.uri().host().ok_or(tungstenite::Error::Url(UrlError::NoHostName))?;
+    // An IPv6 literal comes bracketed in the URL, and without brackets as an address.
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let port = request.uri().port_u16().unwrap_or(match mode {
+        Mode::Plain => 80,
+        Mode::Tls => 443,
+    });
+    let socket = TcpStream::connect((host, port)).await?;
+    socket.set_nodelay(true)?;
+    let config = Some(settings.websocket);
+    Ok(match mode {
+        Mode::Plain => {
+            let (socket, _response) =
+                tokio_tungstenite::client_async_with_config(request, socket, config).await?;
+            WebSocket::Plain(socket)
+        }
+        Mode::Tls => {
+            let connector = Some(Connector::Rustls(settings.tls.clone()));
+            let (socket, _response) =
+                tokio_tungstenite::client_async_tls_with_config(request, socket, config, connector)
+                    .await?;
+            WebSocket::Tls(Box::new(socket))
+        }
+    })
 }
 
 /// Maps tungstenite's error to ours, keeping what a caller can act on.
