@@ -211,9 +211,12 @@ async fn connect(
         }
         Mode::Tls => {
             let connector = Some(Connector::Rustls(settings.tls.clone()));
-            let (socket, _response) =
-                tokio_tungstenite::client_async_tls_with_config(request, socket, config, connector)
-                    .await?;
+            // Boxed: the TLS handshake's future is most of the connect future's size, which
+            // every connection attempt, plain ones too, would otherwise allocate.
+            let (socket, _response) = Box::pin(tokio_tungstenite::client_async_tls_with_config(
+                request, socket, config, connector,
+            ))
+            .await?;
             WebSocket::Tls(Box::new(socket))
         }
     })
