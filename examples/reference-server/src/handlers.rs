@@ -21,7 +21,7 @@ use crate::presence::Cursor;
 use crate::protocol::{
     broadcasts, check_id, events, ConflictAck, CursorMove, CursorMoved, ErrorAck, ErrorCode,
     FieldActivity, FieldEvent, OkAck, PresenceUpdate, PresenceUpdated, PricingAck, PricingUpdate,
-    PricingUpdated, RoomRequest, UserGone, UserJoined, MAX_TOOL_LEN,
+    PricingUpdated, RoomRequest, RoomSnapshot, UserGone, UserJoined, MAX_TOOL_LEN,
 };
 use crate::rate_limit::EventClass;
 use crate::session::{InTurn, Session};
@@ -106,6 +106,8 @@ async fn join_room<A: Adapter>(
 ) {
     turn.wait().await;
     let claims = &session.claims;
+    // The hub answers, at the moment it takes the snapshot (see `Hub::room_state`).
+    let mut ack = Some(ack);
     let joined = async {
         let RoomRequest { room } = request?;
         check_room(&room)?;
@@ -114,24 +116,35 @@ async fn join_room<A: Adapter>(
         // in between is missed.
         let rejoin = socket.rooms().iter().any(|r| r.as_ref() == room);
         socket.join(room.clone());
-        hub.join(socket.id, &room, claims, unix_now_ms()).await.inspect_err(|_| {
-            if !rejoin {
-                socket.leave(room.clone());
+        let reply = |snapshot: &RoomSnapshot| {
+            if let Some(ack) = ack.take() {
+                answer(ack, snapshot);
             }
-        })
+        };
+        match hub.join(socket.id, &room, claims, unix_now_ms(), reply).await {
+            Ok(announce) => Ok((room, announce)),
+            Err(err) => {
+                if !rejoin {
+                    socket.leave(room);
+                }
+                Err(err)
+            }
+        }
     }
     .await;
     match joined {
-        Ok((announce, snapshot)) => {
-            tracing::info!(sid = %socket.id, user = %claims.sub, room = %snapshot.room, "joined");
-            let room = snapshot.room.clone();
-            answer(ack, &snapshot);
+        Ok((room, announce)) => {
+            tracing::info!(sid = %socket.id, user = %claims.sub, %room, "joined");
             if let Some(user) = announce {
                 let joined = UserJoined { room: room.clone(), user };
                 broadcast(socket.to(room), broadcasts::USER_JOINED, &joined).await;
             }
         }
-        Err(err) => refuse(&socket, ack, events::JOIN_ROOM, err),
+        Err(err) => {
+            if let Some(ack) = ack.take() {
+                refuse(&socket, ack, events::JOIN_ROOM, err);
+            }
+        }
     }
 }
 
@@ -171,16 +184,22 @@ async fn room_state<A: Adapter>(
     ack: AckSender<A>,
 ) {
     turn.wait().await;
-    let snapshot = async {
+    // The hub answers, at the moment it takes the snapshot (see `Hub::room_state`).
+    let mut ack = Some(ack);
+    let answered = async {
         let RoomRequest { room } = request?;
         check_room(&room)?;
         hub.allow(&session.claims.sub, EventClass::Rooms, Instant::now())?;
-        hub.room_state(socket.id, &room).await
+        let reply = |snapshot: &RoomSnapshot| {
+            if let Some(ack) = ack.take() {
+                answer(ack, snapshot);
+            }
+        };
+        hub.room_state(socket.id, &room, reply).await
     }
     .await;
-    match snapshot {
-        Ok(snapshot) => answer(ack, &snapshot),
-        Err(err) => refuse(&socket, ack, events::ROOM_STATE, err),
+    if let (Err(err), Some(ack)) = (answered, ack.take()) {
+        refuse(&socket, ack, events::ROOM_STATE, err);
     }
 }
 

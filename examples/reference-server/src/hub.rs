@@ -166,14 +166,18 @@ impl Hub {
     }
 
     /// Joins connection `sid` to `room`: checks the room exists and the token allows it, then
-    /// adds the member. Returns the member to announce (if new) and the snapshot to ack.
+    /// adds the member and hands the room's snapshot to `answer` (the join ack). Returns the
+    /// member to announce, if new.
+    ///
+    /// On a single node, `answer` runs under the state lock, like [`Hub::room_state`]'s.
     pub async fn join(
         &self,
         sid: Sid,
         room: &str,
         claims: &Claims,
         now_ms: u64,
-    ) -> Result<(Option<Member>, RoomSnapshot), ErrorAck> {
+        answer: impl FnOnce(&RoomSnapshot),
+    ) -> Result<Option<Member>, ErrorAck> {
         self.check_known(room)?;
         if !claims.may_join(room) {
             return Err(ErrorAck::new(
@@ -183,20 +187,20 @@ impl Hub {
         }
         let identity =
             Identity { user_id: claims.sub.clone(), name: claims.name.clone(), role: claims.role };
-        let (joined, member, local_snapshot) = {
+        let (joined, member, shared) = {
             let mut state = self.lock();
             let joined = state.presence.join(sid, room, &identity, now_ms).ok_or_else(|| {
                 ErrorAck::new(ErrorCode::Forbidden, "this connection belongs to another user")
             })?;
             let member = state.presence.update(sid, room, now_ms, |_| {});
-            (joined, member, snapshot(&state, room))
-        };
-        let Some(shared) = &self.shared else {
-            let announce = match joined {
-                Joined::NewMember(member) => Some(member),
-                Joined::AlreadyPresent | Joined::Again => None,
+            let Some(shared) = &self.shared else {
+                answer(&snapshot(&state, room));
+                return Ok(match joined {
+                    Joined::NewMember(member) => Some(member),
+                    Joined::AlreadyPresent | Joined::Again => None,
+                });
             };
-            return Ok((announce, local_snapshot));
+            (joined, member, shared)
         };
         let mut announce = None;
         if let (Some(member), false) = (member, joined == Joined::Again) {
@@ -210,7 +214,8 @@ impl Hub {
             }
         }
         let (members, version, state) = shared.snapshot(room).await.map_err(unavailable)?;
-        Ok((announce, RoomSnapshot { ok: true, room: room.to_owned(), members, version, state }))
+        answer(&RoomSnapshot { ok: true, room: room.to_owned(), members, version, state });
+        Ok(announce)
     }
 
     /// Removes connection `sid` from `room`.
@@ -220,21 +225,33 @@ impl Hub {
         Ok(self.shared_leave(departure).await)
     }
 
-    /// The snapshot of a room connection `sid` has joined.
-    pub async fn room_state(&self, sid: Sid, room: &str) -> Result<RoomSnapshot, ErrorAck> {
+    /// Hands the snapshot of a room connection `sid` has joined to `answer` (the ack).
+    ///
+    /// On a single node, `answer` runs under the state lock: every change the snapshot lacks is
+    /// made, and so broadcast, after the answer is on its way, so a client never gets a
+    /// broadcast and then an older snapshot that undoes it. With Redis the snapshot is read
+    /// while other nodes write, and can still be older than a broadcast already sent.
+    pub async fn room_state(
+        &self,
+        sid: Sid,
+        room: &str,
+        answer: impl FnOnce(&RoomSnapshot),
+    ) -> Result<(), ErrorAck> {
         self.check_known(room)?;
-        let local_snapshot = {
+        let shared = {
             let state = self.lock();
             if !state.presence.is_joined(sid, room) {
                 return Err(not_joined(room));
             }
-            snapshot(&state, room)
-        };
-        let Some(shared) = &self.shared else {
-            return Ok(local_snapshot);
+            let Some(shared) = &self.shared else {
+                answer(&snapshot(&state, room));
+                return Ok(());
+            };
+            shared
         };
         let (members, version, state) = shared.snapshot(room).await.map_err(unavailable)?;
-        Ok(RoomSnapshot { ok: true, room: room.to_owned(), members, version, state })
+        answer(&RoomSnapshot { ok: true, room: room.to_owned(), members, version, state });
+        Ok(())
     }
 
     /// Applies `change` to the member of connection `sid` in `room` (cursor, focus, presence).
@@ -399,16 +416,48 @@ mod tests {
         Claims { sub: sub.into(), name: sub.to_uppercase(), role, rooms, exp: 0 }
     }
 
+    /// Joins and returns what would be announced and acked.
+    async fn join(
+        hub: &Hub,
+        sid: Sid,
+        room: &str,
+        claims: &Claims,
+    ) -> Result<(Option<Member>, RoomSnapshot), ErrorAck> {
+        let mut acked = None;
+        let announce = hub.join(sid, room, claims, 5, |s| acked = Some(s.clone())).await?;
+        Ok((announce, acked.expect("a join that succeeds is answered")))
+    }
+
     #[tokio::test]
     async fn join_announces_new_members_and_acks_the_snapshot() {
         let hub = hub();
-        let (announce, snapshot) = hub
-            .join(Sid::new(), "doc", &claims("ana", Role::Editor, None), 5)
-            .await
-            .expect("joined");
+        let (announce, snapshot) =
+            join(&hub, Sid::new(), "doc", &claims("ana", Role::Editor, None))
+                .await
+                .expect("joined");
         assert_eq!(announce.map(|m| m.user_id), Some("ana".to_owned()));
         assert_eq!(snapshot.members.len(), 1);
         assert_eq!(snapshot.version, 0);
+    }
+
+    /// Found by the chaos soak: a snapshot answered after the lock was released could leave
+    /// after a broadcast of a change it did not contain, and the client, which applies what
+    /// comes in order, went back to the older state. The answer is now given under the lock.
+    #[tokio::test]
+    async fn snapshots_are_answered_before_any_later_change_can_be_made() {
+        let hub = hub();
+        let ana = claims("ana", Role::Editor, None);
+        let sid = Sid::new();
+        let mut locked_while_answering = Vec::new();
+        hub.join(sid, "doc", &ana, 1, |_| {
+            locked_while_answering.push(hub.state.try_lock().is_err())
+        })
+        .await
+        .expect("joined");
+        hub.room_state(sid, "doc", |_| locked_while_answering.push(hub.state.try_lock().is_err()))
+            .await
+            .expect("joined");
+        assert_eq!(locked_while_answering, [true, true]);
     }
 
     #[tokio::test]
@@ -416,9 +465,9 @@ mod tests {
         let config = ServerConfig::new("0123456789abcdef").with_known_rooms(["doc"]);
         let hub = Hub::new(&config, Instant::now());
         let limited = claims("ana", Role::Editor, Some(vec!["other".into()]));
-        let err = hub.join(Sid::new(), "doc", &limited, 1).await.expect_err("not in claims");
+        let err = join(&hub, Sid::new(), "doc", &limited).await.expect_err("not in claims");
         assert_eq!(err.error, ErrorCode::Forbidden);
-        let err = hub.join(Sid::new(), "nope", &claims("ana", Role::Editor, None), 1).await;
+        let err = join(&hub, Sid::new(), "nope", &claims("ana", Role::Editor, None)).await;
         assert_eq!(err.expect_err("unknown").error, ErrorCode::UnknownRoom);
     }
 
@@ -433,8 +482,8 @@ mod tests {
             .await
             .expect_err("not joined");
         assert_eq!(err.error, ErrorCode::NotJoined);
-        hub.join(editor, "doc", &ana, 1).await.expect("joined");
-        hub.join(viewer, "doc", &vic, 1).await.expect("joined");
+        join(&hub, editor, "doc", &ana).await.expect("joined");
+        join(&hub, viewer, "doc", &vic).await.expect("joined");
         let err = hub
             .write_field(viewer, &vic, "doc", "total", json!(1), 0, 2)
             .await
@@ -446,7 +495,9 @@ mod tests {
         let outcome =
             hub.write_field(editor, &ana, "doc", "total", json!(2), 0, 3).await.expect("answered");
         assert!(matches!(outcome, WriteOutcome::Conflict(Conflict { server_version: 1, .. })));
-        let snapshot = hub.room_state(viewer, "doc").await.expect("joined");
+        let mut acked = None;
+        hub.room_state(viewer, "doc", |s| acked = Some(s.clone())).await.expect("joined");
+        let snapshot = acked.expect("answered");
         assert_eq!(snapshot.version, 1);
         assert_eq!(snapshot.state["total"]["value"], json!(1));
     }
@@ -458,8 +509,8 @@ mod tests {
         let ana = claims("ana", Role::Editor, None);
         hub.connected("ana");
         hub.connected("ana");
-        hub.join(a1, "doc", &ana, 1).await.expect("joined");
-        hub.join(a2, "doc", &ana, 1).await.expect("joined");
+        join(&hub, a1, "doc", &ana).await.expect("joined");
+        join(&hub, a2, "doc", &ana).await.expect("joined");
         let stats = hub.stats(Instant::now());
         assert_eq!((stats.connections, stats.connected_users, stats.active_rooms), (2, 1, 1));
 
