@@ -528,14 +528,18 @@ impl Actor {
         let room = snapshot.room;
         self.snapshots_in_flight.remove(&room);
         self.snapshot_retry_at.remove(&room);
+        // Fields first: the roster's changes publish the state, and a room shown synced must
+        // show the server's fields, not those of before the disconnect (or of a server that
+        // has since restarted).
+        self.dirty = true;
+        for (field, value) in self.versioned.apply_snapshot(&room, snapshot.fields) {
+            self.emit_event(CollabEvent::FieldUpdated { room: room.clone(), field, value });
+        }
         if let Some(roster) = self.rosters.get_mut(&room) {
             roster.apply_snapshot(snapshot.members, now, unix_now_ms());
         }
         self.touch_self(now);
         self.dirty = true;
-        for (field, value) in self.versioned.apply_snapshot(&room, snapshot.fields) {
-            self.emit_event(CollabEvent::FieldUpdated { room: room.clone(), field, value });
-        }
         self.stats.snapshots_applied += 1;
         self.drain_roster_changes();
     }
