@@ -3,13 +3,17 @@
 mod support;
 
 use serde_json::json;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use support::fault_proxy::{FaultProxy, Mode};
 use support::wait;
 use tether_core::{Client, CollabConfig, CollabEvent, Collaboration, Config, Token, TokenError};
 use tether_reference_server::{issue_token, Role, ServerConfig};
 
+const CLIENTS: usize = 10;
 const ROOM: &str = "soak";
+/// Rounds of the shutdown race test.
+const ROUNDS: u64 = 30;
 const SECRET: &str = "chaos-soak-reference-secret";
 
 fn ms(n: u64) -> Duration {
@@ -88,4 +92,59 @@ async fn a_room_is_announced_synced_only_once_its_fields_are_the_servers() {
     assert!(heard_price_2, "Synced came before the snapshot's field update");
     assert_eq!(synced_state.map(|f| (f.value, f.version)), Some((json!(2), 2)));
     server.shutdown().await;
+}
+
+/// Panics in tokio worker threads: a spawned task that died (one of the server's handlers,
+/// one of the test's own tasks). They do not fail a test by themselves, so a hook counts them.
+static WORKER_PANICS: AtomicU64 = AtomicU64::new(0);
+
+fn count_worker_panics() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name().is_some_and(|n| n.starts_with("tokio-")) {
+                WORKER_PANICS.fetch_add(1, Ordering::SeqCst);
+            }
+            previous(info);
+        }));
+    });
+}
+
+fn assert_no_worker_panicked() {
+    let panics = WORKER_PANICS.load(Ordering::SeqCst);
+    assert_eq!(panics, 0, "{panics} task(s) panicked in runtime workers (see the output above)");
+}
+
+/// Found by the soak: a server shut down while members' connections were closing panicked in
+/// their disconnect handlers (socketioxide drops its namespaces first, and the handler looked
+/// the default namespace up to broadcast `user-disconnected`). A race, so 10 members leave at
+/// once and the shutdown comes at a different moment in each of several rounds (this caught
+/// the bug in 7 runs of 8).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_shut_down_while_members_leave_panics_nowhere() {
+    count_worker_panics();
+    for round in 0..ROUNDS {
+        let server = tether_reference_server::start(ServerConfig::new(SECRET))
+            .await
+            .unwrap_or_else(|e| panic!("server starts: {e}"));
+        let proxy = FaultProxy::start(server.addr()).await.unwrap_or_else(|e| panic!("{e}"));
+        let mut clients = Vec::new();
+        for i in 0..CLIENTS {
+            let config = Config::new(format!("http://{}", proxy.addr())).with_rng_seed(round);
+            let client = build_client(config, token_for(i));
+            client.connect().await.unwrap_or_else(|e| panic!("{e}"));
+            client.join(ROOM).await.unwrap_or_else(|e| panic!("{e}"));
+            clients.push(client);
+        }
+        proxy.set_mode(Mode::Refuse);
+        proxy.cut();
+        // Not a wait for anything: each round shuts down a little later into the closing.
+        tokio::time::sleep(Duration::from_micros(round * 50)).await;
+        server.shutdown().await;
+        for client in &clients {
+            wait::state(client, "the client to notice the shutdown", |s| !s.is_connected()).await;
+        }
+        assert_no_worker_panicked();
+    }
 }

@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
-use socketioxide::SocketIo;
 
 use crate::auth::{unix_now_ms, verify_token, AuthError};
 use crate::hub::{Hub, WriteOutcome};
@@ -81,7 +80,6 @@ pub async fn on_connect<A: Adapter>(
 
 async fn on_disconnect<A: Adapter>(
     socket: SocketRef<A>,
-    io: SocketIo<A>,
     State(hub): State<Arc<Hub>>,
     InTurn { session, turn }: InTurn,
     reason: DisconnectReason,
@@ -92,7 +90,9 @@ async fn on_disconnect<A: Adapter>(
     for departure in hub.disconnected(socket.id, user_id).await {
         if departure.user_gone {
             let gone = UserGone { room: departure.room.clone(), user_id: user_id.clone() };
-            broadcast(io.to(departure.room), broadcasts::USER_DISCONNECTED, &gone).await;
+            // Through the socket's own namespace: a lookup by name (`io.to`) panics once a
+            // shutdown has begun, and this handler can still be running then.
+            broadcast(socket.to(departure.room), broadcasts::USER_DISCONNECTED, &gone).await;
         }
     }
 }
