@@ -39,6 +39,7 @@ pub mod client;
 mod driver;
 pub mod subscription;
 pub mod transport;
+mod upgrade_stream;
 
 // Collaboration helpers.
 pub mod collab;

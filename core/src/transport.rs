@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::error::TransportError;
 use crate::message::Frame;
 use crate::protocol::TransportRequest;
+use crate::upgrade_stream::UpgradeStream;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
@@ -15,7 +16,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::{uri_mode, IntoClientRequest};
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::stream::Mode;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
@@ -24,11 +25,13 @@ use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 ///
 /// Not tokio-tungstenite's `MaybeTlsStream`: that enum holds rustls's connection state inline,
 /// so a `ws://` socket would carry 1,112 bytes of it unused. Here the TLS socket is boxed and a
-/// plain one is a bare TCP stream (W4 in BENCHMARKS.md: memory per idle connection).
+/// plain one is a TCP stream (W4 in BENCHMARKS.md: memory per idle connection).
+pub struct WebSocket(Socket);
+
 // The plain variant is the larger one on purpose: boxing it too would only add an allocation.
 #[allow(clippy::large_enum_variant)]
-pub enum WebSocket {
-    /// `ws://`: the TCP stream itself.
+enum Socket {
+    /// `ws://`: TCP.
     Plain(WebSocketStream<TcpStream>),
     /// `wss://`: TLS (rustls) over TCP.
     Tls(Box<WebSocketStream<MaybeTlsStream<TcpStream>>>),
@@ -36,9 +39,9 @@ pub enum WebSocket {
 
 impl std::fmt::Debug for WebSocket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Plain(_) => "WebSocket::Plain",
-            Self::Tls(_) => "WebSocket::Tls",
+        f.write_str(match self.0 {
+            Socket::Plain(_) => "WebSocket(ws)",
+            Socket::Tls(_) => "WebSocket(wss)",
         })
     }
 }
@@ -47,9 +50,9 @@ impl Stream for WebSocket {
     type Item = Result<Message, tungstenite::Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        match self.get_mut() {
-            Self::Plain(socket) => socket.poll_next_unpin(cx),
-            Self::Tls(socket) => socket.poll_next_unpin(cx),
+        match &mut self.get_mut().0 {
+            Socket::Plain(socket) => socket.poll_next_unpin(cx),
+            Socket::Tls(socket) => socket.poll_next_unpin(cx),
         }
     }
 }
@@ -58,30 +61,30 @@ impl Sink<Message> for WebSocket {
     type Error = tungstenite::Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        match self.get_mut() {
-            Self::Plain(socket) => socket.poll_ready_unpin(cx),
-            Self::Tls(socket) => socket.poll_ready_unpin(cx),
+        match &mut self.get_mut().0 {
+            Socket::Plain(socket) => socket.poll_ready_unpin(cx),
+            Socket::Tls(socket) => socket.poll_ready_unpin(cx),
         }
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Self::Error> {
-        match self.get_mut() {
-            Self::Plain(socket) => socket.start_send_unpin(message),
-            Self::Tls(socket) => socket.start_send_unpin(message),
+        match &mut self.get_mut().0 {
+            Socket::Plain(socket) => socket.start_send_unpin(message),
+            Socket::Tls(socket) => socket.start_send_unpin(message),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        match self.get_mut() {
-            Self::Plain(socket) => socket.poll_flush_unpin(cx),
-            Self::Tls(socket) => socket.poll_flush_unpin(cx),
+        match &mut self.get_mut().0 {
+            Socket::Plain(socket) => socket.poll_flush_unpin(cx),
+            Socket::Tls(socket) => socket.poll_flush_unpin(cx),
         }
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        match self.get_mut() {
-            Self::Plain(socket) => socket.poll_close_unpin(cx),
-            Self::Tls(socket) => socket.poll_close_unpin(cx),
+        match &mut self.get_mut().0 {
+            Socket::Plain(socket) => socket.poll_close_unpin(cx),
+            Socket::Tls(socket) => socket.poll_close_unpin(cx),
         }
     }
 }
@@ -205,9 +208,19 @@ async fn connect(
     let config = Some(settings.websocket);
     Ok(match mode {
         Mode::Plain => {
-            let (socket, _response) =
-                tokio_tungstenite::client_async_with_config(request, socket, config).await?;
-            WebSocket::Plain(socket)
+            // The upgrade reads the response head only, so the socket's next byte is the
+            // server's first frame and the WebSocket can start with a read buffer of the
+            // configured size (see `upgrade_stream`).
+            let (upgraded, _response) = tokio_tungstenite::client_async_with_config(
+                request,
+                UpgradeStream::new(socket),
+                config,
+            )
+            .await?;
+            let socket = upgraded.into_inner().into_inner();
+            WebSocket(Socket::Plain(
+                WebSocketStream::from_raw_socket(socket, Role::Client, config).await,
+            ))
         }
         Mode::Tls => {
             let connector = Some(Connector::Rustls(settings.tls.clone()));
@@ -217,7 +230,7 @@ async fn connect(
                 request, socket, config, connector,
             ))
             .await?;
-            WebSocket::Tls(Box::new(socket))
+            WebSocket(Socket::Tls(Box::new(socket)))
         }
     })
 }
