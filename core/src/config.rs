@@ -134,8 +134,11 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// Largest single WebSocket frame accepted, in bytes. Default 1 MiB.
     pub max_frame_bytes: usize,
-    /// Socket read buffer in bytes. Default 4 KiB (tungstenite's 128 KiB default would cost
-    /// ~130 KB per idle connection).
+    /// The read buffer each connection keeps, in bytes. Default 1 KiB (tungstenite's 128 KiB
+    /// default would cost ~130 KB per idle connection). Not a limit on messages, and not how
+    /// much one system call reads while data streams in on `ws://`: that is up to 16 KiB, in a
+    /// buffer freed once drained. A `wss://` connection keeps at least 4 KiB (the buffer of
+    /// tungstenite's handshake), besides rustls's own.
     pub read_buffer_bytes: usize,
     /// Socket write buffer in bytes before a flush is forced. Default 4 KiB.
     pub write_buffer_bytes: usize,
@@ -174,7 +177,7 @@ impl Default for Config {
             dedup_window: 1024,
             max_message_bytes: 1024 * 1024,
             max_frame_bytes: 1024 * 1024,
-            read_buffer_bytes: 4096,
+            read_buffer_bytes: 1024,
             write_buffer_bytes: 4096,
             offline_retry_interval: Duration::from_secs(60),
             rng_seed: None,

@@ -35,6 +35,7 @@ pub mod socketio_packet;
 pub mod socketio_protocol;
 
 // I/O and the app-facing handle.
+mod burst_reader;
 pub mod client;
 mod driver;
 pub mod subscription;

@@ -2,6 +2,7 @@
 //! small buffers; and the mapping between tungstenite's messages and our [`Frame`]s. Used only by
 //! the driver.
 
+use crate::burst_reader::BurstReader;
 use crate::config::Config;
 use crate::error::TransportError;
 use crate::message::Frame;
@@ -31,8 +32,8 @@ pub struct WebSocket(Socket);
 // The plain variant is the larger one on purpose: boxing it too would only add an allocation.
 #[allow(clippy::large_enum_variant)]
 enum Socket {
-    /// `ws://`: TCP.
-    Plain(WebSocketStream<TcpStream>),
+    /// `ws://`: TCP, read in bursts when data streams in.
+    Plain(WebSocketStream<BurstReader>),
     /// `wss://`: TLS (rustls) over TCP.
     Tls(Box<WebSocketStream<MaybeTlsStream<TcpStream>>>),
 }
@@ -218,6 +219,7 @@ async fn connect(
             )
             .await?;
             let socket = upgraded.into_inner().into_inner();
+            let socket = BurstReader::new(socket);
             WebSocket(Socket::Plain(
                 WebSocketStream::from_raw_socket(socket, Role::Client, config).await,
             ))
