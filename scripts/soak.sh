@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# The chaos soak (core/tests/chaos_soak.rs) for as long as asked: 10 clients through fault
-# proxies to the official Node Socket.IO server under random cuts, resets, blackholes, latency
-# spikes, refusals and server restarts. CI runs it for 60 s as part of the tests; this is the
-# long run whose result goes into BENCHMARKS.md.
+# The chaos soaks for as long as asked, one after the other, each 10 clients through fault
+# proxies under random cuts, resets, blackholes, latency spikes, refusals and server restarts:
+#   - core/tests/chaos_soak.rs: to the official Node Socket.IO server, numbered messages sent
+#     at-least-once and relayed to a room;
+#   - core/tests/chaos_soak_reference.rs: to the reference server (examples/reference-server),
+#     through the collaboration helpers: rooms, presence, versioned fields, optimistic updates.
+# CI runs each for 60 s as part of the tests; this is the long run whose results go into
+# BENCHMARKS.md. Both use the same seed.
 #
 #   scripts/soak.sh --minutes 10 [--seed N]
 #
-# Prints a one-line JSON summary at the end (episodes, messages, duplicates suppressed,
-# reconnects, memory samples); exits non-zero if any guarantee was broken.
+# Each prints a one-line JSON summary at the end (episodes, messages or writes, duplicates,
+# reconnects, memory samples); the script exits non-zero if any guarantee was broken in either
+# (both run even if the first fails).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -27,4 +32,5 @@ case "$minutes" in ''|*[!0-9]*) echo "soak.sh: --minutes needs a whole number" >
 bash scripts/install-deps.sh
 export TETHER_SOAK_SECONDS=$((minutes * 60))
 if [ -n "$seed" ]; then export TETHER_SOAK_SEED="$seed"; fi
-exec cargo test -p tether-core --test chaos_soak -- --nocapture
+exec cargo test -p tether-core --no-fail-fast --test chaos_soak --test chaos_soak_reference \
+    -- --nocapture
