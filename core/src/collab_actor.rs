@@ -589,7 +589,10 @@ impl Actor {
             }
             WriteResult::Accepted { .. } => {
                 self.dirty = true;
-                self.optimistic.acknowledged(id, reply);
+                // Also when the reply is a conflict whose server value is ours: the write
+                // stands, so it is confirmed whatever the reply's `ok` says.
+                let reply = reply.cloned().unwrap_or(Value::Null);
+                self.optimistic.settle(id, Verdict::Confirmed { reply });
             }
             WriteResult::Conflict { conflict, resend } => {
                 self.stats.conflicts += 1;

@@ -61,7 +61,9 @@
 //! after the broadcast of a write it did not contain, and the client went back to the older
 //! version (the test is in `examples/reference-server/src/hub.rs`); the helpers published a
 //! room as synced before replacing its fields with the snapshot's; and the server's disconnect
-//! handler panicked when a restart caught it half-way (the last two tests here).
+//! handler panicked when a restart caught it half-way (the next two tests here). Writing it
+//! found a fourth, by reading: a write the server already held was reported rolled back (the
+//! last test).
 
 #[path = "support/soak_reference.rs"]
 mod soak_reference;
@@ -180,13 +182,17 @@ impl Writes {
             return;
         };
         let settled = match &outcome.verdict {
-            Verdict::Confirmed { reply } => match reply["version"].as_u64() {
-                Some(version) => Settled::Confirmed(version),
-                None => {
-                    self.problems.push(format!("write {n} confirmed without a version: {reply}"));
-                    return;
+            // A conflict whose server value is this write's is a confirmation too.
+            Verdict::Confirmed { reply } => {
+                match reply["version"].as_u64().or_else(|| reply["serverVersion"].as_u64()) {
+                    Some(version) => Settled::Confirmed(version),
+                    None => {
+                        self.problems
+                            .push(format!("write {n} confirmed without a version: {reply}"));
+                        return;
+                    }
                 }
-            },
+            }
             Verdict::RolledBack { reason: RollbackReason::Nack { code, .. } } => {
                 Settled::Refused(code.clone())
             }
@@ -1148,4 +1154,59 @@ async fn a_server_shut_down_while_members_leave_panics_nowhere() {
         }
         assert_no_worker_panicked();
     }
+}
+
+/// Found while writing the soak (it writes a new value each time, so it could not hit it): a
+/// write that conflicts with a server value equal to its own, e.g. an edit the app retried
+/// after a rollback when the first attempt had landed after all, stands on the server, and the
+/// versioned fields said so, but the app was told it was rolled back (`conflict`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_the_server_already_holds_is_confirmed() {
+    let server = tether_reference_server::start(ServerConfig::new(SECRET))
+        .await
+        .unwrap_or_else(|e| panic!("server starts: {e}"));
+    let proxy = FaultProxy::start(server.addr()).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut collaborators = Vec::new();
+    for (i, url) in [server.url(), format!("http://{}", proxy.addr())].into_iter().enumerate() {
+        let client =
+            build_client(Config::new(url).with_reconnect_delays(ms(20), ms(200)), token_for(i));
+        let config = CollabConfig { local_user_id: Some(user(i)), ..CollabConfig::default() };
+        let collab = Collaboration::new(&client, config).unwrap_or_else(|e| panic!("{e}"));
+        client.connect().await.unwrap_or_else(|e| panic!("{e}"));
+        collab.join(ROOM).await.unwrap_or_else(|e| panic!("{e}"));
+        collaborators.push((client, collab));
+    }
+    let [(_, ana), (ben_client, ben)] = &collaborators[..] else { unreachable!() };
+    wait::until("ben in the room", || {
+        ben.state().borrow().rooms.get(ROOM).is_some_and(|r| r.synced)
+    })
+    .await;
+
+    // Ben goes offline; Ana writes 5; Ben, not knowing, writes 5 too (based on version 0).
+    proxy.set_mode(Mode::Refuse);
+    proxy.cut();
+    wait::state(ben_client, "ben offline", |s| !s.is_connected()).await;
+    ana.update_field(ROOM, "price", json!(5)).await.unwrap_or_else(|e| panic!("{e}"));
+    wait::until("ana's 5 confirmed", || {
+        ana.field(ROOM, "price").is_some_and(|f| f.value == json!(5))
+    })
+    .await;
+    let mut events = ben.events();
+    let id = ben.update_field(ROOM, "price", json!(5)).await.unwrap_or_else(|e| panic!("{e}"));
+    proxy.set_mode(Mode::Pass);
+    let verdict = tokio::time::timeout(wait::PATIENCE, async {
+        while let Some(event) = events.recv().await {
+            if let CollabEvent::Outcome(outcome) = event {
+                if outcome.id == id {
+                    return Some(outcome.verdict);
+                }
+            }
+        }
+        None
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no verdict on ben's write"));
+    assert!(matches!(verdict, Some(Verdict::Confirmed { .. })), "{verdict:?}");
+    assert_eq!(ben.field(ROOM, "price").map(|f| (f.value, f.version)), Some((json!(5), 1)));
+    server.shutdown().await;
 }
