@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the Rust workspace (unit, virtual-time session, end-to-end
-# against real servers, the 60 s chaos soak, doc tests), then the Kotlin tests on the JVM and the
+# against real servers, the two 60 s chaos soaks, doc tests), then the Kotlin tests on the JVM and the
 # Swift tests in the Linux toolchain chroot, both through the uniffi bindings. This is the
 # README's test command and what CI runs after installing dependencies. Ends with one line
 # "tests: N passed, M failed" over all three languages.

@@ -86,8 +86,9 @@ pub struct ClientConfig {
     /// Largest WebSocket frame accepted. Default 1 MiB.
     #[uniffi(default = 1048576)]
     pub max_frame_bytes: u64,
-    /// Socket read buffer. Default 4 KiB.
-    #[uniffi(default = 4096)]
+    /// Socket read buffer kept by every connection. Default 1 KiB (reads grow to 16 KiB while
+    /// data streams in on `ws://`; `wss://` keeps at least 4 KiB).
+    #[uniffi(default = 1024)]
     pub read_buffer_bytes: u64,
     /// Socket write buffer before a flush is forced. Default 4 KiB.
     #[uniffi(default = 4096)]
@@ -247,7 +248,7 @@ impl Default for ClientConfig {
             dedup_window: 1024,
             max_message_bytes: 1_048_576,
             max_frame_bytes: 1_048_576,
-            read_buffer_bytes: 4096,
+            read_buffer_bytes: 1024,
             write_buffer_bytes: 4096,
             offline_retry_interval_ms: 60_000,
             rng_seed: None,
