@@ -3,7 +3,8 @@
 #
 #   - Debian packages: redis-server (Redis for the multi-node Socket.IO tests; the tests start
 #     their own redis-server on free loopback ports, so the package's own service is kept
-#     stopped and disabled) and debootstrap (for scripts/swift-toolchain.sh).
+#     stopped and disabled), debootstrap (for scripts/swift-toolchain.sh) and python3 when
+#     missing (swift/generate.sh patches the generated reader with it).
 #   - npm dependencies of the Socket.IO test server (tests/servers/node), via `npm ci`, when
 #     node_modules is missing or older than package-lock.json.
 #
@@ -42,6 +43,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     # Node 20 is expected on the machine; Debian's own nodejs/npm is a working fallback.
     PKGS+=(nodejs npm)
 fi
+command -v python3 >/dev/null 2>&1 || PKGS+=(python3)
 
 missing=()
 for p in "${PKGS[@]}"; do installed "$p" || missing+=("$p"); done

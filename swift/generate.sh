@@ -51,5 +51,9 @@ grep -q "link \"$LINK_NAME\"" "$ffi_dir/module.modulemap" \
     || { echo "generate.sh: no header line in ${modulemaps[0]}" >&2; exit 1; }
 
 cp "${sources[@]}" "$gen_dir/"
+# A faster copy in the generated reader (why: in the script).
+for source in "$gen_dir"/*.swift; do
+    python3 "$SWIFT_DIR/scripts/fast-reader.py" "$source"
+done
 echo "generate.sh: wrote Sources/TetherFFI and Sources/TetherBindings" >&2
 echo "$lib_dir"
