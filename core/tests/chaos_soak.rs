@@ -47,6 +47,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use support::fault_proxy::{FaultProxy, Mode};
+use support::memory::RssSamples;
 use support::wait;
 use tether_core::{Client, Config, Event, OutgoingMessage, SendOptions};
 use tokio::sync::Semaphore;
@@ -236,17 +237,6 @@ async fn send_numbered(client: Client, me: usize, sent: Arc<Mutex<Sent>>, stop: 
     }
 }
 
-fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
 /// The faults an episode can bring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Fault {
@@ -266,7 +256,7 @@ struct Soak {
     peers: Vec<Peer>,
     probes: u64,
     checkpoints: u64,
-    rss: Vec<(f64, u64)>,
+    rss: RssSamples,
     started: Instant,
     warm_up: Duration,
 }
@@ -330,7 +320,7 @@ impl Soak {
         self.checkpoints += 1;
         let at = self.started.elapsed();
         if at >= self.warm_up {
-            self.rss.push((at.as_secs_f64(), rss_bytes()));
+            self.rss.sample(at.as_secs_f64());
         }
     }
 
@@ -437,7 +427,7 @@ async fn ten_clients_keep_their_guarantees_through_random_faults_and_restarts() 
         peers,
         probes: 0,
         checkpoints: 0,
-        rss: Vec::new(),
+        rss: RssSamples::default(),
         started: Instant::now(),
         warm_up: (duration / 4).max(Duration::from_secs(30)),
     };
@@ -530,9 +520,7 @@ async fn ten_clients_keep_their_guarantees_through_random_faults_and_restarts() 
     }
 
     // Memory: flat after the warm-up.
-    let base = soak.rss.first().map_or(0, |(_, b)| *b);
-    let (low, high) =
-        soak.rss.iter().fold((u64::MAX, 0), |(lo, hi), (_, b)| (lo.min(*b), hi.max(*b)));
+    let (rss_bounds, rss_by_second) = soak.rss.summary();
     eprintln!(
         "{}",
         json!({
@@ -543,23 +531,11 @@ async fn ten_clients_keep_their_guarantees_through_random_faults_and_restarts() 
             "missed_while_away": missed, "client_connects": connects,
             "recovered_connects": recovered, "server_connections": server_connections,
             "server_recovered": server_recovered,
-            "rss_after_warm_up_bytes": {"first": base, "min": low, "max": high,
-                                        "samples": soak.rss.len()},
-            "rss_mib_by_second": soak.rss.iter()
-                .map(|(t, b)| format!("{t:.0}:{:.2}", *b as f64 / 1048576.0))
-                .collect::<Vec<_>>(),
+            "rss_after_warm_up_bytes": rss_bounds,
+            "rss_mib_by_second": rss_by_second,
         })
     );
-    if base > 0 {
-        for (at, bytes) in &soak.rss {
-            let drift = (*bytes as f64 - base as f64) / base as f64;
-            assert!(
-                drift.abs() <= 0.10,
-                "VmRSS moved {:.1}% at {at:.0} s ({bytes} vs {base} bytes)",
-                drift * 100.0
-            );
-        }
-    }
+    soak.rss.assert_flat(0.10);
     if let Some(server) = soak.server.take() {
         server.stop().await;
     }

@@ -76,6 +76,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use support::fault_proxy::{FaultProxy, Mode};
+use support::memory::RssSamples;
 use support::wait;
 use tether_core::{
     Client, CollabConfig, CollabEvent, Collaboration, Config, OptimisticId, OptimisticOutcome,
@@ -483,17 +484,6 @@ struct Truth {
     fields: BTreeMap<String, (Value, u64)>,
 }
 
-fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
 fn assert_stats_add_up(who: &str, s: &tether_core::Stats) {
     let places = s.acked + s.ack_failed + s.queued as u64 + s.in_flight as u64 + s.dropped;
     assert_eq!(s.messages_sent, places, "{who}: stats do not add up: {s:?}");
@@ -522,7 +512,7 @@ struct Soak {
     control: Arc<Control>,
     checkpoints: u64,
     calm_relays: u64,
-    rss: Vec<(f64, u64)>,
+    rss: RssSamples,
     started: Instant,
     warm_up: Duration,
 }
@@ -788,7 +778,7 @@ impl Soak {
         self.checkpoints += 1;
         let at = self.started.elapsed();
         if at >= self.warm_up {
-            self.rss.push((at.as_secs_f64(), rss_bytes()));
+            self.rss.sample(at.as_secs_f64());
         }
         self.control.paused.store(false, Ordering::SeqCst);
     }
@@ -943,7 +933,7 @@ async fn ten_collaborators_keep_their_guarantees_through_random_faults_and_resta
         control: control.clone(),
         checkpoints: 0,
         calm_relays: 0,
-        rss: Vec::new(),
+        rss: RssSamples::default(),
         started: Instant::now(),
         warm_up: (duration / 4).max(Duration::from_secs(30)),
     };
@@ -1007,9 +997,7 @@ async fn ten_collaborators_keep_their_guarantees_through_random_faults_and_resta
     }
 
     // Memory: flat after the warm-up.
-    let base = soak.rss.first().map_or(0, |(_, b)| *b);
-    let (low, high) =
-        soak.rss.iter().fold((u64::MAX, 0), |(lo, hi), (_, b)| (lo.min(*b), hi.max(*b)));
+    let (rss_bounds, rss_by_second) = soak.rss.summary();
     eprintln!(
         "{}",
         json!({
@@ -1022,23 +1010,11 @@ async fn ten_collaborators_keep_their_guarantees_through_random_faults_and_resta
             "field_updates_delivered": delivered, "calm_relays_checked": soak.calm_relays,
             "version_samples_checked": samples, "snapshots_applied": snapshots,
             "client_connects": connects,
-            "rss_after_warm_up_bytes": {"first": base, "min": low, "max": high,
-                                        "samples": soak.rss.len()},
-            "rss_mib_by_second": soak.rss.iter()
-                .map(|(t, b)| format!("{t:.0}:{:.2}", *b as f64 / 1048576.0))
-                .collect::<Vec<_>>(),
+            "rss_after_warm_up_bytes": rss_bounds,
+            "rss_mib_by_second": rss_by_second,
         })
     );
-    if base > 0 {
-        for (at, bytes) in &soak.rss {
-            let drift = (*bytes as f64 - base as f64) / base as f64;
-            assert!(
-                drift.abs() <= 0.10,
-                "VmRSS moved {:.1}% at {at:.0} s ({bytes} vs {base} bytes)",
-                drift * 100.0
-            );
-        }
-    }
+    soak.rss.assert_flat(0.10);
     soak.server.stop().await;
     for task in tasks {
         task.abort();

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fault_proxy;
+pub mod memory;
 pub mod node_server;
 pub mod wait;
 pub mod ws_server;
