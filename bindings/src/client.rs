@@ -60,6 +60,20 @@ impl<T> Future for AbortOnDrop<T> {
     }
 }
 
+/// Runs a core call as a task of the shared runtime and waits for it (cancelled with its waiter).
+/// The core's wake-ups then land in that task, and uniffi's call into the foreign executor (which
+/// resumes the Swift or Kotlin caller) happens there too, never inside the engine's driver.
+pub(crate) async fn run_on<T, F>(runtime: &Handle, call: F) -> Result<T, TetherError>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, core_api::Error>> + Send + 'static,
+{
+    match AbortOnDrop(runtime.spawn(call)).await {
+        Ok(result) => Ok(result?),
+        Err(join) => Err(TetherError::Other { message: format!("internal error: {join}") }),
+    }
+}
+
 impl Client {
     /// The core client (for the collaboration helpers).
     pub(crate) fn core(&self) -> &core_api::Client {
@@ -71,19 +85,13 @@ impl Client {
         &self.runtime
     }
 
-    /// Runs a core call as a task of the shared runtime and waits for it. The core's wake-ups
-    /// then land in that task, and uniffi's call into the foreign executor (which resumes the
-    /// Swift or Kotlin caller) happens there too, never inside the engine's driver.
+    /// A core call on a clone of this client, through [`run_on`].
     async fn run<T, F>(&self, call: impl FnOnce(core_api::Client) -> F) -> Result<T, TetherError>
     where
         T: Send + 'static,
         F: Future<Output = Result<T, core_api::Error>> + Send + 'static,
     {
-        let task = AbortOnDrop(self.runtime.spawn(call(self.inner.clone())));
-        match task.await {
-            Ok(result) => Ok(result?),
-            Err(join) => Err(TetherError::Other { message: format!("internal error: {join}") }),
-        }
+        run_on(&self.runtime, call(self.inner.clone())).await
     }
 }
 

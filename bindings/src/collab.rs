@@ -3,7 +3,7 @@
 //! to the core and converts; rosters and verdicts reach foreign listeners through
 //! subscriptions that return a [`TaskHandle`].
 
-use crate::client::{AbortOnDrop, Client};
+use crate::client::{run_on, Client};
 use crate::error::{ListenerError, TetherError};
 use crate::json;
 use crate::listener::deliver;
@@ -175,11 +175,7 @@ impl Collaboration {
         T: Send + 'static,
         F: Future<Output = Result<T, core_api::Error>> + Send + 'static,
     {
-        let task = AbortOnDrop(self.runtime.spawn(call(self.inner.clone())));
-        match task.await {
-            Ok(result) => Ok(result?),
-            Err(join) => Err(TetherError::Other { message: format!("internal error: {join}") }),
-        }
+        run_on(&self.runtime, call(self.inner.clone())).await
     }
 }
 
