@@ -3,7 +3,7 @@
 
 use crate::error::TokenError;
 use std::sync::Arc;
-use tether_core::token::TokenFuture;
+use tether_core::model::TokenFuture;
 
 /// Supplies a fresh token (e.g. a JWT) before each connect and reconnect. Throw
 /// `TokenError.Unauthorized` when the user must sign in again (the client stops retrying),

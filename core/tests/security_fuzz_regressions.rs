@@ -78,7 +78,7 @@ fn an_ack_timeout_of_duration_max_waits_a_year_instead_of_panicking() {
 /// enables serde_json's `float_roundtrip`: numbers are parsed exactly.
 #[test]
 fn numbers_from_the_server_reach_the_app_exactly() {
-    use tether_core::socketio_packet::{decode_socket_packet, encode_socket_packet};
+    use tether_core::protocol::socketio::packet::{decode_socket_packet, encode_socket_packet};
     let text = "33[55555555527777777777785555555552777777777778]";
     let packet = decode_socket_packet(text).unwrap_or_else(|e| panic!("{e}"));
     let again =

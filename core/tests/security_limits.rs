@@ -14,7 +14,7 @@ use hostile_server::{drain, socket_io_handshake, HostileServer, Ws};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use support::wait;
-use tether_core::dedup::DedupWindow;
+use tether_core::session::DedupWindow;
 use tether_core::{
     AckError, AckId, Client, Config, ConnectionState, ErrorKind, Event, Frame, OutgoingMessage,
     SendError, SendOptions, Session, Token,

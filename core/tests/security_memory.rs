@@ -8,7 +8,7 @@
 
 use serde_json::json;
 use std::time::Instant;
-use tether_core::dedup::DedupWindow;
+use tether_core::session::DedupWindow;
 use tether_core::{Config, Frame, Session, Token};
 
 const MIB: usize = 1024 * 1024;

@@ -8,10 +8,10 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use tether_core::socketio_packet::{
-    decode_socket_packet_with_limits, encode_socket_packet, BinaryAssembler, BinaryPacket,
-    DecodeLimits,
+use tether_core::protocol::socketio::packet::{
+    decode_socket_packet_with_limits, encode_socket_packet, DecodeLimits,
 };
+use tether_core::protocol::socketio::{BinaryAssembler, BinaryPacket};
 
 #[derive(Debug, Arbitrary)]
 enum Input {

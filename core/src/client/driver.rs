@@ -1,0 +1,405 @@
+//! The one task per client that does I/O: it owns the socket and a single timer, feeds the
+//! session, and carries out what the session asks. Everything clever lives in the session; this
+//! file only moves bytes and time.
+
+use super::command::Command;
+use super::event_hub::EventHub;
+use crate::model::{
+    AckError, AckId, AckReply, ConnectionState, Event, HealthStatus, Token, TokenError,
+    TokenProvider, TransportError,
+};
+use crate::session::{Action, Session};
+use crate::transport;
+use crate::transport::{TransportSettings, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use std::collections::{HashMap, VecDeque};
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite::Message;
+use tracing::{debug, info, trace, warn};
+
+/// Frames waiting for the socket before the driver stops taking commands: a fast sender then
+/// waits in `send().await` instead of growing a buffer without bound.
+const MAX_PENDING_WRITES: usize = 256;
+
+/// Commands handled in one go when several are waiting (a burst of sends).
+const COMMAND_BURST: usize = 64;
+
+/// How long a closing socket may take to write its last frames before it is simply dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// The outcome of opening a transport (token first, then the socket).
+enum Opened {
+    Token(url::Url, Result<Option<Token>, TokenError>),
+    Socket(Box<WebSocket>, Option<Token>),
+    Failed(TransportError),
+}
+
+type Opening = Pin<Box<dyn Future<Output = Opened> + Send>>;
+
+pub(crate) struct Driver {
+    session: Session,
+    commands: mpsc::Receiver<Command>,
+    /// Everything but sends: always read, so `stats()` or `disconnect()` answer even while
+    /// sends wait behind a socket that does not drain.
+    control: mpsc::UnboundedReceiver<Command>,
+    commands_closed: bool,
+    token_provider: Option<Arc<dyn TokenProvider>>,
+    settings: TransportSettings,
+    hub: Arc<EventHub>,
+    state_tx: watch::Sender<ConnectionState>,
+    health_tx: watch::Sender<HealthStatus>,
+    ack_waiters: HashMap<AckId, oneshot::Sender<Result<AckReply, AckError>>>,
+    opening: Option<Opening>,
+    sink: Option<SplitSink<WebSocket, Message>>,
+    stream: Option<SplitStream<WebSocket>>,
+    pending: VecDeque<Message>,
+    unflushed: bool,
+}
+
+/// The handles a client keeps to its driver.
+pub(crate) struct DriverHandles {
+    pub commands: mpsc::Sender<Command>,
+    pub control: mpsc::UnboundedSender<Command>,
+    pub state: watch::Receiver<ConnectionState>,
+    pub health: watch::Receiver<HealthStatus>,
+    pub hub: Arc<EventHub>,
+}
+
+/// The driver's clock: tokio's, so `tokio::time::pause()` gives tests virtual time.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+impl Driver {
+    pub(crate) fn spawn(
+        session: Session,
+        settings: TransportSettings,
+        token_provider: Option<Arc<dyn TokenProvider>>,
+        runtime: &tokio::runtime::Handle,
+        command_capacity: usize,
+    ) -> DriverHandles {
+        let (commands_tx, commands) = mpsc::channel(command_capacity.max(1));
+        let (control_tx, control) = mpsc::unbounded_channel();
+        let (state_tx, state) = watch::channel(session.state().clone());
+        let (health, quality) = session.health();
+        let (health_tx, health_rx) = watch::channel(HealthStatus { health, quality });
+        let hub = Arc::new(EventHub::default());
+        let mut driver = Driver {
+            session,
+            commands,
+            control,
+            commands_closed: false,
+            token_provider,
+            settings,
+            hub: hub.clone(),
+            state_tx,
+            health_tx,
+            ack_waiters: HashMap::new(),
+            opening: None,
+            sink: None,
+            stream: None,
+            pending: VecDeque::new(),
+            unflushed: false,
+        };
+        // `run` borrows the driver instead of taking it: an `async fn` that takes `self` by
+        // value keeps two copies of it in its future (the argument and the moved local), and the
+        // task is allocated at the future's size. One copy here (W4 in BENCHMARKS.md).
+        runtime.spawn(async move { driver.run().await });
+        DriverHandles { commands: commands_tx, control: control_tx, state, health: health_rx, hub }
+    }
+
+    async fn run(&mut self) {
+        loop {
+            self.carry_out();
+            if self.commands_closed && self.session.state().is_terminal() && self.opening.is_none()
+            {
+                break;
+            }
+            let deadline = self.session.poll_timeout().map(tokio::time::Instant::from_std);
+            let connected = self.sink.is_some();
+            let must_write = connected && (!self.pending.is_empty() || self.unflushed);
+            let accepting = !self.commands_closed && self.pending.len() < MAX_PENDING_WRITES;
+            tokio::select! {
+                command = self.commands.recv(), if accepting => match command {
+                    Some(command) => {
+                        self.on_command(command);
+                        // Take the rest of a burst now, so that it goes out in one write
+                        // instead of one write (and one wake-up) per message.
+                        let room = MAX_PENDING_WRITES.saturating_sub(self.pending.len());
+                        for _ in 1..room.min(COMMAND_BURST) {
+                            match self.commands.try_recv() {
+                                Ok(command) => self.on_command(command),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    None => self.last_handle_dropped(),
+                },
+                command = self.control.recv(), if !self.commands_closed => match command {
+                    Some(command) => self.on_command(command),
+                    None => self.last_handle_dropped(),
+                },
+                opened = poll_opening(&mut self.opening), if self.opening.is_some() => {
+                    self.opening = None;
+                    self.on_opened(opened);
+                }
+                incoming = next_message(&mut self.stream), if self.stream.is_some() => self.on_incoming(incoming),
+                written = write_pending(&mut self.sink, &mut self.pending), if must_write => match written {
+                    Ok(()) => {
+                        self.unflushed = false;
+                        // All written: give the buffer back, as the session does with its
+                        // queues (an idle connection keeps none; W4 in BENCHMARKS.md).
+                        self.pending = VecDeque::new();
+                    }
+                    Err(e) => {
+                        let error = transport::map_error(e);
+                        warn!(%error, "write failed");
+                        self.session.handle_transport_error(error, now());
+                    }
+                },
+                () = sleep_until(deadline), if deadline.is_some() => self.session.handle_timeout(now()),
+            }
+        }
+        debug!("driver stopped");
+    }
+
+    /// Every client handle is gone: take the sends still queued, close cleanly and stop.
+    fn last_handle_dropped(&mut self) {
+        debug!("last client handle dropped; closing");
+        while let Ok(command) = self.commands.try_recv() {
+            self.on_command(command);
+        }
+        self.commands_closed = true;
+        self.session.disconnect(now());
+    }
+
+    /// Does everything the session asked for since the last input.
+    fn carry_out(&mut self) {
+        while let Some(action) = self.session.poll_action() {
+            match action {
+                Action::OpenTransport { url } => {
+                    self.close_socket();
+                    debug!(url = %url, "opening transport");
+                    // First the token (the request may depend on it), then the socket.
+                    let provider = self.token_provider.clone();
+                    self.opening = Some(Box::pin(async move {
+                        let token = match provider {
+                            Some(provider) => provider.token().await.map(Some),
+                            None => Ok(None),
+                        };
+                        Opened::Token(url, token)
+                    }));
+                }
+                Action::CloseTransport => {
+                    self.opening = None;
+                    self.close_socket();
+                }
+            }
+        }
+        if self.sink.is_some() {
+            while let Some(frame) = self.session.poll_transmit() {
+                trace!(len = frame.len(), "frame out");
+                self.pending.push_back(transport::to_message(frame));
+            }
+        }
+        while let Some(event) = self.session.poll_event() {
+            match &event {
+                Event::StateChanged(state) => {
+                    info!(state = %state, "connection state");
+                    self.state_tx.send_replace(state.clone());
+                }
+                Event::HealthChanged { health, quality } => {
+                    debug!(%health, %quality, "health");
+                    self.health_tx
+                        .send_replace(HealthStatus { health: *health, quality: *quality });
+                }
+                Event::AckSettled { id, result } => {
+                    if let Some(waiter) = self.ack_waiters.remove(id) {
+                        let _ = waiter.send(result.clone());
+                    }
+                }
+                Event::Error(error) => warn!(%error, "connection error"),
+                Event::Dropped { reason, .. } => debug!(%reason, "message dropped"),
+                _ => {}
+            }
+            self.hub.publish(&event);
+        }
+    }
+
+    /// Hands the socket to a short-lived task that writes what is pending (goodbye frames) and a
+    /// close frame, bounded by a grace period, so closing never stalls the driver.
+    fn close_socket(&mut self) {
+        self.stream = None;
+        let pending = std::mem::take(&mut self.pending);
+        self.unflushed = false;
+        if let Some(mut sink) = self.sink.take() {
+            tokio::spawn(async move {
+                let goodbye = async {
+                    for message in pending {
+                        sink.feed(message).await?;
+                    }
+                    sink.send(Message::Close(None)).await
+                };
+                let _ = tokio::time::timeout(CLOSE_GRACE, goodbye).await;
+            });
+        }
+    }
+
+    fn on_opened(&mut self, opened: Opened) {
+        let now = now();
+        match opened {
+            Opened::Socket(socket, token) => {
+                debug!("transport open");
+                let (sink, stream) = (*socket).split();
+                self.sink = Some(sink);
+                self.stream = Some(stream);
+                self.session.handle_transport_open(token.as_ref(), now);
+            }
+            Opened::Token(_, Err(error)) => {
+                warn!(%error, "token provider failed");
+                self.session.handle_token_error(error, now);
+            }
+            Opened::Token(url, Ok(token)) => {
+                let request = self.session.transport_request(&url, token.as_ref());
+                let settings = self.settings.clone();
+                self.opening = Some(Box::pin(async move {
+                    match transport::open(&request, &settings).await {
+                        Ok(socket) => Opened::Socket(Box::new(socket), token),
+                        Err(e) => Opened::Failed(e),
+                    }
+                }));
+            }
+            Opened::Failed(error) => {
+                debug!(%error, "transport open failed");
+                self.session.handle_transport_error(error, now);
+            }
+        }
+    }
+
+    fn on_incoming(
+        &mut self,
+        incoming: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) {
+        let now = now();
+        match incoming {
+            Some(Ok(message)) => {
+                if let Some(frame) = transport::from_message(message) {
+                    trace!(len = frame.len(), "frame in");
+                    self.session.handle_frame(frame, now);
+                }
+            }
+            Some(Err(e)) => {
+                let error = transport::map_error(e);
+                debug!(%error, "read failed");
+                self.session.handle_transport_error(error, now);
+            }
+            None => self.session.handle_transport_closed(now),
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        let now = now();
+        match command {
+            Command::Connect { done } => {
+                self.session.connect(now);
+                self.carry_out();
+                let _ = done.send(());
+            }
+            Command::Disconnect { done } => {
+                self.session.disconnect(now);
+                self.carry_out();
+                let _ = done.send(());
+            }
+            Command::ReconnectNow => self.session.reconnect_now(now),
+            Command::Send { message, options, accepted, ack } => {
+                let result = self.session.send(*message, options, now);
+                if let (Ok(Some(id)), Some(waiter)) = (&result, ack) {
+                    self.ack_waiters.insert(*id, waiter);
+                }
+                match accepted {
+                    Some(accepted) => {
+                        let _ = accepted.send(result);
+                    }
+                    None => {
+                        if let Err(refused) = result {
+                            warn!(error = %refused, "message refused");
+                            self.hub.publish(&Event::Error(refused.into()));
+                        }
+                    }
+                }
+            }
+            Command::Ack { namespace, ack_id, reply, done } => {
+                let _ = done.send(self.session.ack(&namespace, ack_id, *reply, now));
+            }
+            Command::Join { room, done } => {
+                let _ = done.send(self.session.join(&room, now));
+            }
+            Command::Leave { room, done } => {
+                let _ = done.send(self.session.leave(&room, now));
+            }
+            Command::NetworkAvailable(available) => self.session.network_available(available, now),
+            Command::AppForeground(foreground) => self.session.app_foreground(foreground, now),
+            Command::UpdateConfig { config, done } => {
+                let _ = done.send(self.session.update_config(*config, now));
+            }
+            Command::ClearOutbox { done } => {
+                let _ = done.send(self.session.clear_outbox());
+            }
+            Command::Stats { reply } => {
+                let _ = reply.send(self.session.stats(now));
+            }
+        }
+    }
+}
+
+async fn poll_opening(opening: &mut Option<Opening>) -> Opened {
+    match opening {
+        Some(future) => future.await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_message(
+    stream: &mut Option<SplitStream<WebSocket>>,
+) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+    match stream {
+        Some(stream) => stream.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes pending messages and flushes. Cancel-safe: a message leaves `pending` only once the
+/// sink has accepted it, so losing the `select!` race never loses a frame.
+async fn write_pending(
+    sink: &mut Option<SplitSink<WebSocket, Message>>,
+    pending: &mut VecDeque<Message>,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    let Some(sink) = sink else { return std::future::pending().await };
+    poll_fn(|cx| {
+        while !pending.is_empty() {
+            match sink.poll_ready_unpin(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+            if let Some(message) = pending.pop_front() {
+                sink.start_send_unpin(message)?;
+            }
+        }
+        sink.poll_flush_unpin(cx)
+    })
+    .await
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,74 @@
+//! What the app reads from a collaboration: the events ([`CollabEvent`]), the state of every
+//! room ([`CollabState`]) and the counters ([`CollabStats`]).
+
+use super::cursor::CursorCounts;
+use super::optimistic::OptimisticOutcome;
+use super::presence::{Member, PresenceChange};
+use super::versioned::{Conflict, FieldVersion};
+use super::wire::BadPayload;
+use std::collections::BTreeMap;
+
+/// Something that happened in a collaboration.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CollabEvent {
+    /// A roster changed.
+    Presence(PresenceChange),
+    /// A versioned field changed on the server: someone else's write, or a snapshot that
+    /// differed from what this client knew.
+    FieldUpdated {
+        /// Room.
+        room: String,
+        /// Field.
+        field: String,
+        /// The new value and version.
+        value: FieldVersion,
+    },
+    /// A versioned write conflicted; what stands is `resolved` (a verdict follows).
+    Conflict(Conflict),
+    /// The verdict on an optimistic update: exactly one per id.
+    Outcome(OptimisticOutcome),
+    /// The server sent a collaboration event that could not be read; it was ignored.
+    BadPayload(BadPayload),
+}
+
+/// One room as this client sees it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RoomState {
+    /// The members, in arrival order (the local user included once the snapshot came).
+    pub members: Vec<Member>,
+    /// True once the server's snapshot was applied and no disconnect happened since; while
+    /// false, `members` is the last known roster and may be out of date.
+    pub synced: bool,
+    /// Versioned fields as the server has them (as far as this client knows).
+    pub fields: BTreeMap<String, FieldVersion>,
+}
+
+/// Every joined room.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CollabState {
+    /// Rooms by id.
+    pub rooms: BTreeMap<String, RoomState>,
+}
+
+/// Counters of a collaboration, for dashboards and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CollabStats {
+    /// What the cursor throttle did.
+    pub cursor: CursorCounts,
+    /// Focus, blur and typing events sent.
+    pub field_events_sent: u64,
+    /// Room snapshots applied.
+    pub snapshots_applied: u64,
+    /// Server events ignored because they could not be read.
+    pub bad_payloads: u64,
+    /// Server events about users not in the roster (ignored, so no ghost appears).
+    pub unknown_member_events: u64,
+    /// Optimistic updates confirmed.
+    pub confirmed: u64,
+    /// Optimistic updates rolled back.
+    pub rolled_back: u64,
+    /// Versioned-write conflicts.
+    pub conflicts: u64,
+    /// Sends the client refused (closed client, full outbox).
+    pub send_errors: u64,
+}

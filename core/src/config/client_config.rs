@@ -1,0 +1,130 @@
+//! The `Config` struct: every knob of the client with its default and unit. Setters are in
+//! `setters`, validation in `validate`.
+
+use super::backoff::BackoffPolicy;
+use super::health::HealthThresholds;
+use super::outbox::OverflowPolicy;
+use crate::protocol::{ProtocolConfig, SocketIoConfig};
+use std::time::Duration;
+
+/// The longest duration any setting accepts: a year. Deadlines are `now + duration`, and far
+/// beyond this they stop being representable (`Duration::MAX` would panic), so "never" is
+/// spelled as a long time, or `None` where a setting is optional.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// The client's configuration. Build it with [`Config::new`] and the `with_*` setters, or as a
+/// struct literal over `Config::default()`; [`Config::validate`] runs before the client starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Server URLs (`ws://`, `wss://`; `http(s)://` is taken as `ws(s)://`). The first is used
+    /// first; after `failover_after` failures in a row the next is tried. Default: none (set one).
+    pub urls: Vec<String>,
+    /// The wire protocol. Default Socket.IO.
+    pub protocol: ProtocolConfig,
+    /// Reconnect delays. Default 1 s doubling to 30 s, full jitter, unlimited attempts.
+    pub backoff: BackoffPolicy,
+    /// Retry when the very first connect fails (instead of going to `Failed`). Default true.
+    pub retry_initial_connect: bool,
+    /// A connection that stayed up this long resets the attempt counter, so the next drop
+    /// starts again at `min_delay`. Default 5 s.
+    pub backoff_reset_after: Duration,
+    /// Consecutive failures on one URL before trying the next. Default 2.
+    pub failover_after: u32,
+    /// Time allowed for TCP + TLS + WebSocket + protocol handshakes. Default 10 s.
+    pub connect_timeout: Duration,
+    /// How often the engine sends a WebSocket ping. Default 25 s.
+    pub heartbeat_interval: Duration,
+    /// How long after a ping with nothing received the connection is declared dead. Default 20 s.
+    pub heartbeat_timeout: Duration,
+    /// Heartbeat samples kept for p50/p99 latency. Default 100.
+    pub latency_window: usize,
+    /// When health becomes degraded or unhealthy.
+    pub health: HealthThresholds,
+    /// Outbox bound in messages. Default 100 (seed 003).
+    pub outbox_max_messages: usize,
+    /// Outbox bound in bytes. Default 1 MiB.
+    pub outbox_max_bytes: usize,
+    /// What a full outbox does. Default [`OverflowPolicy::DropOldest`].
+    pub outbox_overflow: OverflowPolicy,
+    /// Queued messages older than this are dropped (reported). Default `None` (never).
+    pub outbox_ttl: Option<Duration>,
+    /// Acknowledgement timeout when a send names none. Default 10 s.
+    pub ack_timeout: Duration,
+    /// Re-send acknowledged messages that were in flight when the connection dropped, with the
+    /// same ack id, instead of failing them. Default false (at-most-once, as socket.io-client).
+    pub at_least_once: bool,
+    /// Outstanding acknowledgements allowed; more sends with acks are refused. Default 10,000.
+    pub max_pending_acks: usize,
+    /// String field of an incoming event's first argument that identifies it for
+    /// de-duplication (at-least-once senders re-send). Default `Some("messageId")`.
+    pub dedup_field: Option<String>,
+    /// How many recent message ids are remembered for de-duplication. Default 1,024.
+    pub dedup_window: usize,
+    /// Largest message accepted in either direction, in bytes. Default 1 MiB.
+    pub max_message_bytes: usize,
+    /// Largest single WebSocket frame accepted, in bytes. Default 1 MiB.
+    pub max_frame_bytes: usize,
+    /// The read buffer each connection keeps, in bytes. Default 1 KiB (tungstenite's 128 KiB
+    /// default would cost ~130 KB per idle connection). Not a limit on messages, and not how
+    /// much one system call reads while data streams in on `ws://`: that is up to 16 KiB, in a
+    /// buffer freed once drained. A `wss://` connection keeps at least 4 KiB (the buffer of
+    /// tungstenite's handshake), besides rustls's own.
+    pub read_buffer_bytes: usize,
+    /// Socket write buffer in bytes before a flush is forced. Default 4 KiB.
+    pub write_buffer_bytes: usize,
+    /// While the app says the network is gone, retry only this often. Default 60 s.
+    pub offline_retry_interval: Duration,
+    /// Seed of the jitter RNG; `None` seeds from entropy. Default `None`.
+    pub rng_seed: Option<u64>,
+    /// Extra trusted CA certificates (DER) for `wss://`, e.g. a company CA. Default none.
+    pub root_certificates: Vec<Vec<u8>>,
+    /// Trust the built-in web PKI roots (Mozilla's). Default true.
+    pub builtin_roots: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            urls: Vec::new(),
+            protocol: ProtocolConfig::SocketIo(SocketIoConfig::default()),
+            backoff: BackoffPolicy::default(),
+            retry_initial_connect: true,
+            backoff_reset_after: Duration::from_secs(5),
+            failover_after: 2,
+            connect_timeout: Duration::from_secs(10),
+            heartbeat_interval: Duration::from_secs(25),
+            heartbeat_timeout: Duration::from_secs(20),
+            latency_window: 100,
+            health: HealthThresholds::default(),
+            outbox_max_messages: 100,
+            outbox_max_bytes: 1024 * 1024,
+            outbox_overflow: OverflowPolicy::DropOldest,
+            outbox_ttl: None,
+            ack_timeout: Duration::from_secs(10),
+            at_least_once: false,
+            max_pending_acks: 10_000,
+            dedup_field: Some("messageId".to_owned()),
+            dedup_window: 1024,
+            max_message_bytes: 1024 * 1024,
+            max_frame_bytes: 1024 * 1024,
+            read_buffer_bytes: 1024,
+            write_buffer_bytes: 4096,
+            offline_retry_interval: Duration::from_secs(60),
+            rng_seed: None,
+            root_certificates: Vec::new(),
+            builtin_roots: true,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults with one server URL, speaking Socket.IO.
+    ///
+    /// ```
+    /// let config = tether_core::Config::new("wss://example.com");
+    /// assert_eq!(config.urls, vec!["wss://example.com".to_owned()]);
+    /// ```
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { urls: vec![url.into()], ..Self::default() }
+    }
+}

@@ -1,0 +1,82 @@
+//! What the engine tells the app, in the order it happened.
+
+use super::connection_state::ConnectionState;
+
+use super::connection_state::DisconnectReason;
+use super::drop_reason::DropReason;
+use super::error::{AckError, Error};
+use super::health::{Health, Quality};
+use super::message::{AckId, AckReply, IncomingMessage, OutgoingMessage};
+
+/// An event from the engine. The client's `events()` stream delivers all of them; state and
+/// health also have `watch` receivers for "what is it now" questions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The connection state changed.
+    StateChanged(ConnectionState),
+    /// Health or quality changed.
+    HealthChanged {
+        /// The new health.
+        health: Health,
+        /// The new quality level.
+        quality: Quality,
+    },
+    /// The protocol handshake completed. `recovered` is true when the server restored the
+    /// previous session (Socket.IO connection state recovery): missed events were replayed and
+    /// rooms kept, so the engine did not re-join them.
+    Connected {
+        /// Whether the server recovered the previous session.
+        recovered: bool,
+    },
+    /// The connection went down; `will_reconnect` says whether the engine will retry.
+    Disconnected {
+        /// Why.
+        reason: DisconnectReason,
+        /// False after `disconnect`, a server-side disconnect, or a permanent failure.
+        will_reconnect: bool,
+    },
+    /// The server sent a message.
+    Message(IncomingMessage),
+    /// A message sent with an acknowledgement was answered or failed. Exactly one per ack id.
+    AckSettled {
+        /// The acknowledgement.
+        id: AckId,
+        /// The answer, or why none will come.
+        result: Result<AckReply, AckError>,
+    },
+    /// A message was dropped before it was sent.
+    Dropped {
+        /// The message.
+        message: OutgoingMessage,
+        /// Why.
+        reason: DropReason,
+    },
+    /// The server confirmed a room join (or, without acks, the join was sent).
+    RoomJoined {
+        /// The room.
+        room: String,
+    },
+    /// The server refused a room join, or it timed out. The room stays in the joined set and is
+    /// tried again after the next reconnect; call `leave` to give it up.
+    RoomJoinFailed {
+        /// The room.
+        room: String,
+        /// The server's answer or the failure.
+        reason: String,
+    },
+    /// A Socket.IO namespace connected (several namespaces share one connection).
+    NamespaceConnected {
+        /// The namespace.
+        namespace: String,
+        /// Whether its session was recovered.
+        recovered: bool,
+    },
+    /// The server disconnected one namespace while others stay.
+    NamespaceDisconnected {
+        /// The namespace.
+        namespace: String,
+    },
+    /// A non-fatal problem: a malformed frame from the server, a transport error that triggers a
+    /// reconnect. Counted in `error_count`.
+    Error(Error),
+}

@@ -1,0 +1,19 @@
+//! Socket.IO v5 over Engine.IO v4: the two packet codecs (written from the specifications), the
+//! binary attachments, and the [`SocketIo`] protocol that speaks them for the engine.
+//!
+//! Inside this folder, from the bottom: `engineio` (Engine.IO packets), `packet` (Socket.IO
+//! packets), `binary` (placeholders and reassembly), then `connection` (the state per connection
+//! and the `Protocol` impl) with `inbound` (what the server sends).
+
+mod binary;
+mod config;
+mod connection;
+pub mod engineio;
+mod inbound;
+pub mod packet;
+
+pub use binary::{
+    encode_binary, is_placeholder, placeholder, BinaryAssembler, BinaryError, BinaryPacket,
+};
+pub use config::SocketIoConfig;
+pub use connection::SocketIo;

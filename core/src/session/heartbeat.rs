@@ -1,0 +1,97 @@
+//! Heartbeats and health: a ping every `heartbeat_interval`, its pong's round trip as a latency
+//! sample, a connection declared dead after `heartbeat_timeout` without an answer (or the
+//! protocol's own silence rule), and the health level judged from all of it.
+
+use super::machine::{Phase, Session};
+use crate::model::{DisconnectReason, Error, ErrorKind, Event, Frame};
+use std::time::Instant;
+
+/// Pings remembered while waiting for their pongs; beyond this the link is dead anyway.
+const MAX_OUTSTANDING_PINGS: usize = 8;
+
+impl Session {
+    pub(super) fn heartbeat_tick(&mut self, now: Instant) {
+        let timeout = self.config.heartbeat_timeout;
+        if self.heartbeat.first_unanswered_at.is_some_and(|t| now >= t + timeout) {
+            self.last_error = "heartbeat timeout".to_owned();
+            self.record_error(
+                Error::new(ErrorKind::Transport, "no answer within the heartbeat timeout"),
+                now,
+            );
+            self.lose_connection(DisconnectReason::HeartbeatTimeout, now);
+            return;
+        }
+        if let Some(silence) = self.protocol.liveness_timeout() {
+            if now >= self.last_rx + silence {
+                self.last_error = "server silent past its ping timeout".to_owned();
+                self.record_error(
+                    Error::new(
+                        ErrorKind::Transport,
+                        "the server sent nothing within its ping interval + timeout",
+                    ),
+                    now,
+                );
+                self.lose_connection(DisconnectReason::HeartbeatTimeout, now);
+                return;
+            }
+        }
+        if self.heartbeat.first_unanswered_at.is_some_and(|t| now >= t + timeout / 2)
+            && self.heartbeat.unanswered == 1
+        {
+            // Half the timeout without an answer counts as one missed heartbeat for health.
+            self.heartbeat.unanswered = 2;
+        }
+        if self.heartbeat.next_ping_at.is_some_and(|t| now >= t) {
+            self.send_ping(now);
+        }
+    }
+
+    pub(super) fn send_ping(&mut self, now: Instant) {
+        self.heartbeat.sequence += 1;
+        let sequence = self.heartbeat.sequence;
+        self.transmit.push_back(Frame::Ping(sequence.to_be_bytes().to_vec()));
+        if self.heartbeat.outstanding.len() == MAX_OUTSTANDING_PINGS {
+            self.heartbeat.outstanding.pop_front();
+        }
+        self.heartbeat.outstanding.push_back((sequence, now));
+        self.heartbeat.first_unanswered_at.get_or_insert(now);
+        self.heartbeat.unanswered = self.heartbeat.unanswered.saturating_add(1);
+        self.heartbeat.next_ping_at = Some(now + self.config.heartbeat_interval);
+    }
+
+    /// A ping right now, to find out quickly whether a connection survived (network change,
+    /// app resumed).
+    pub(super) fn probe(&mut self, now: Instant) {
+        if self.heartbeat.first_unanswered_at.is_none() {
+            self.send_ping(now);
+        }
+    }
+
+    pub(super) fn missed_heartbeats(&self) -> u32 {
+        // The first unanswered ping is normal (its pong is on the way) until half the timeout.
+        self.heartbeat.unanswered.saturating_sub(1)
+    }
+
+    pub(super) fn refresh_health(&mut self, now: Instant) {
+        self.health.expire_errors(now);
+        let connected = matches!(self.phase, Phase::Ready { .. });
+        let judged = self.health.judge(connected, self.rtt.smoothed(), self.missed_heartbeats());
+        if judged != self.current_health {
+            self.current_health = judged;
+            self.events.push_back(Event::HealthChanged { health: judged.0, quality: judged.1 });
+        }
+    }
+
+    /// A pong came back: its round trip is a latency sample.
+    pub(super) fn on_pong(&mut self, payload: &[u8], now: Instant) {
+        let answered =
+            self.heartbeat.outstanding.iter().position(|(seq, _)| payload == seq.to_be_bytes());
+        if let Some(index) = answered {
+            if let Some((_, sent_at)) = self.heartbeat.outstanding.get(index) {
+                self.rtt.record(now.saturating_duration_since(*sent_at));
+            }
+            // Pongs come back in order: older pings will never be answered now.
+            self.heartbeat.outstanding.drain(..=index);
+        }
+    }
+}
