@@ -72,6 +72,9 @@ pub struct Member {
     /// Last activity seen from this member, milliseconds since the Unix epoch (this device's
     /// clock).
     pub last_seen_ms: u64,
+    /// Everything the server holds about the member, as a JSON array: Phoenix presence metas
+    /// (one per connection, each with its `phx_ref`); `[]` for collaboration rosters.
+    pub metas_json: String,
 }
 
 fn unix_now_ms() -> u64 {
@@ -92,6 +95,7 @@ impl Member {
             cursor_y: m.cursor.map(|c| c.y),
             tool: m.tool,
             last_seen_ms: unix_now_ms.saturating_sub(u64::try_from(ago).unwrap_or(u64::MAX)),
+            metas_json: crate::json::args_to_string(m.metas),
         }
     }
 }
@@ -102,7 +106,7 @@ impl From<core_api::Member> for Member {
     }
 }
 
-fn members(list: Vec<core_api::Member>) -> Vec<Member> {
+pub(crate) fn members(list: Vec<core_api::Member>) -> Vec<Member> {
     let (now, unix_now) = (Instant::now(), unix_now_ms());
     list.into_iter().map(|m| Member::at(m, now, unix_now)).collect()
 }
@@ -317,6 +321,7 @@ mod tests {
             cursor: Some(core_api::Cursor { x: 1.5, y: 2.0 }),
             tool: Some("pen".into()),
             last_seen: now.checked_sub(Duration::from_millis(250)).unwrap_or(now),
+            metas: vec![serde_json::json!({"phx_ref": "a"})],
         };
         let member = Member::at(core.clone(), now, 10_000);
         assert_eq!(
@@ -330,6 +335,7 @@ mod tests {
                 cursor_y: Some(2.0),
                 tool: Some("pen".into()),
                 last_seen_ms: 9_750,
+                metas_json: r#"[{"phx_ref":"a"}]"#.into(),
             }
         );
         let no_cursor = Member::at(core_api::Member { cursor: None, ..core }, now, 10_000);

@@ -6,6 +6,9 @@
 //! those are optional and `None` means the core's default (named on each field).
 
 use crate::error::TetherError;
+use crate::protocol_options::{
+    protocol_config, PhoenixOptions, RawWebSocketOptions, SocketIoOptions, WireProtocol,
+};
 use std::time::Duration;
 use tether_core as core_api;
 
@@ -25,9 +28,16 @@ pub struct ClientConfig {
     /// Raw WebSocket options (used when the protocol is raw WebSocket).
     #[uniffi(default)]
     pub raw_websocket: RawWebSocketOptions,
+    /// Phoenix Channels options (used when the protocol is Phoenix).
+    #[uniffi(default)]
+    pub phoenix: PhoenixOptions,
     /// Reconnect delays: 1 s doubling to 30 s, full jitter, unlimited attempts by default.
     #[uniffi(default)]
     pub backoff: BackoffOptions,
+    /// Delays between attempts to join a room again while connected (after a join timed out
+    /// or the server lost the room): 1 s doubling to 10 s, full jitter, unlimited by default.
+    #[uniffi(default)]
+    pub rejoin: RejoinOptions,
     /// Retry when the very first connect fails (instead of failing). Default true.
     #[uniffi(default = true)]
     pub retry_initial_connect: bool,
@@ -107,50 +117,6 @@ pub struct ClientConfig {
     pub builtin_roots: bool,
 }
 
-/// Which wire protocol a client speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum WireProtocol {
-    /// Socket.IO v5 over Engine.IO v4 (WebSocket transport). The default.
-    SocketIo,
-    /// Plain WebSocket frames.
-    RawWebSocket,
-}
-
-/// Options of the Socket.IO protocol.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct SocketIoOptions {
-    /// The Engine.IO path. Default `"/socket.io/"`.
-    #[uniffi(default = "/socket.io/")]
-    pub path: String,
-    /// Namespaces to connect. Empty (the default) means just the main namespace `"/"`.
-    #[uniffi(default = [])]
-    pub namespaces: Vec<String>,
-    /// Extra fields of the CONNECT auth payload, as a JSON object; the token provider's token
-    /// is added as `token`. Default `"{}"`.
-    #[uniffi(default = "{}")]
-    pub auth_json: String,
-    /// Event emitted (with an ack) to join a room. Default `"join-room"`.
-    #[uniffi(default = "join-room")]
-    pub join_event: String,
-    /// Event emitted to leave a room. Default `"leave-room"`.
-    #[uniffi(default = "leave-room")]
-    pub leave_event: String,
-    /// Field of the join/leave payload carrying the room name. Default `"room"`.
-    #[uniffi(default = "room")]
-    pub room_field: String,
-    /// Ask the server for connection state recovery. Default true.
-    #[uniffi(default = true)]
-    pub recovery: bool,
-}
-
-/// Options of the raw WebSocket protocol.
-#[derive(Debug, Clone, PartialEq, Eq, Default, uniffi::Record)]
-pub struct RawWebSocketOptions {
-    /// Send joins and leaves as `{"type":"join","room":...}` text frames. Default false.
-    #[uniffi(default = false)]
-    pub room_messages: bool,
-}
-
 /// The reconnect schedule.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct BackoffOptions {
@@ -170,6 +136,52 @@ pub struct BackoffOptions {
     /// (retry forever).
     #[uniffi(default = None)]
     pub max_attempts: Option<u32>,
+}
+
+/// The rejoin schedule of rooms, while connected (the core's `Config::rejoin_backoff`).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct RejoinOptions {
+    /// Delay before the first rejoin. Default 1,000 ms.
+    #[uniffi(default = 1000)]
+    pub min_delay_ms: u64,
+    /// Upper bound of every delay. Default 10,000 ms.
+    #[uniffi(default = 10000)]
+    pub max_delay_ms: u64,
+    /// Growth per failure, at least 1. Default 2.0.
+    #[uniffi(default = 2.0)]
+    pub factor: f64,
+    /// Randomness applied to each delay. `None`: full jitter.
+    #[uniffi(default = None)]
+    pub jitter: Option<Jitter>,
+    /// Give a room up until the next connection after this many failures in a row. Default
+    /// `None` (keep trying).
+    #[uniffi(default = None)]
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for RejoinOptions {
+    fn default() -> Self {
+        Self {
+            min_delay_ms: 1000,
+            max_delay_ms: 10_000,
+            factor: 2.0,
+            jitter: None,
+            max_attempts: None,
+        }
+    }
+}
+
+impl From<RejoinOptions> for core_api::BackoffPolicy {
+    fn from(r: RejoinOptions) -> Self {
+        BackoffOptions {
+            min_delay_ms: r.min_delay_ms,
+            max_delay_ms: r.max_delay_ms,
+            factor: r.factor,
+            jitter: r.jitter,
+            max_attempts: r.max_attempts,
+        }
+        .into()
+    }
 }
 
 /// How randomness spreads reconnect attempts.
@@ -228,7 +240,9 @@ impl Default for ClientConfig {
             protocol: None,
             socket_io: SocketIoOptions::default(),
             raw_websocket: RawWebSocketOptions::default(),
+            phoenix: PhoenixOptions::default(),
             backoff: BackoffOptions::default(),
+            rejoin: RejoinOptions::default(),
             retry_initial_connect: true,
             backoff_reset_after_ms: 5000,
             failover_after: 2,
@@ -254,20 +268,6 @@ impl Default for ClientConfig {
             rng_seed: None,
             root_certificates: Vec::new(),
             builtin_roots: true,
-        }
-    }
-}
-
-impl Default for SocketIoOptions {
-    fn default() -> Self {
-        Self {
-            path: "/socket.io/".to_owned(),
-            namespaces: Vec::new(),
-            auth_json: "{}".to_owned(),
-            join_event: "join-room".to_owned(),
-            leave_event: "leave-room".to_owned(),
-            room_field: "room".to_owned(),
-            recovery: true,
         }
     }
 }
@@ -332,18 +332,12 @@ impl TryFrom<ClientConfig> for core_api::Config {
 
     /// Converts field by field; range checks are the core's `validate` (run by the client).
     fn try_from(c: ClientConfig) -> Result<Self, TetherError> {
-        let protocol = match c.protocol.unwrap_or(WireProtocol::SocketIo) {
-            WireProtocol::SocketIo => core_api::ProtocolConfig::SocketIo(c.socket_io.try_into()?),
-            WireProtocol::RawWebSocket => {
-                core_api::ProtocolConfig::RawWebSocket(core_api::RawWebSocketConfig {
-                    room_messages: c.raw_websocket.room_messages,
-                })
-            }
-        };
+        let protocol = protocol_config(c.protocol, c.socket_io, c.raw_websocket, c.phoenix)?;
         Ok(Self {
             urls: c.urls,
             protocol,
             backoff: c.backoff.into(),
+            rejoin_backoff: c.rejoin.into(),
             retry_initial_connect: c.retry_initial_connect,
             backoff_reset_after: ms(c.backoff_reset_after_ms),
             failover_after: c.failover_after,
@@ -369,38 +363,6 @@ impl TryFrom<ClientConfig> for core_api::Config {
             rng_seed: c.rng_seed,
             root_certificates: c.root_certificates,
             builtin_roots: c.builtin_roots,
-        })
-    }
-}
-
-impl TryFrom<SocketIoOptions> for core_api::SocketIoConfig {
-    type Error = TetherError;
-
-    fn try_from(o: SocketIoOptions) -> Result<Self, TetherError> {
-        let auth = match serde_json::from_str::<serde_json::Value>(&o.auth_json) {
-            Ok(serde_json::Value::Object(map)) => map,
-            Ok(other) => {
-                return Err(TetherError::InvalidConfig {
-                    message: format!(
-                        "invalid config `socket_io.auth_json`: must be a JSON object, got {other}"
-                    ),
-                })
-            }
-            Err(e) => {
-                return Err(TetherError::InvalidConfig {
-                    message: format!("invalid config `socket_io.auth_json`: {e}"),
-                })
-            }
-        };
-        let defaults = core_api::SocketIoConfig::default();
-        Ok(Self {
-            path: o.path,
-            namespaces: if o.namespaces.is_empty() { defaults.namespaces } else { o.namespaces },
-            auth,
-            join_event: o.join_event,
-            leave_event: o.leave_event,
-            room_field: o.room_field,
-            recovery: o.recovery,
         })
     }
 }
@@ -492,6 +454,19 @@ mod tests {
         assert_eq!(
             HealthThresholds::from(core_api::HealthThresholds::default()),
             HealthThresholds::default()
+        );
+        assert_eq!(
+            core_api::BackoffPolicy::from(RejoinOptions::default()),
+            core_api::Config::default().rejoin_backoff
+        );
+        assert_eq!(
+            core_api::PhoenixConfig::try_from(crate::PhoenixOptions::default()),
+            Ok(core_api::PhoenixConfig::default())
+        );
+        let supabase = crate::protocol_options::supabase_phoenix_options("k".into());
+        assert_eq!(
+            core_api::PhoenixConfig::try_from(supabase),
+            Ok(core_api::PhoenixConfig::supabase("k"))
         );
     }
 

@@ -47,6 +47,13 @@ pub enum TetherError {
         /// What is wrong.
         message: String,
     },
+    /// The server answered with an error (a refused Phoenix push or channel join); the message
+    /// says what it answered.
+    #[error("{message}")]
+    Refused {
+        /// What the server answered.
+        message: String,
+    },
     /// Anything else: a message too large, a connection lost before the acknowledgement, a
     /// transport or protocol error, an operation the protocol cannot do, a dropped message,
     /// a payload that is not JSON.
@@ -67,6 +74,7 @@ impl From<tether_core::Error> for TetherError {
             CoreKind::AckTimeout => Self::AckTimeout { message },
             CoreKind::AuthRejected => Self::AuthRejected { message },
             CoreKind::Closed => Self::Closed { message },
+            CoreKind::Refused => Self::Refused { message },
             CoreKind::TooLarge
             | CoreKind::ConnectionLost
             | CoreKind::Transport
@@ -155,6 +163,7 @@ mod tests {
             TetherError::AckTimeout { .. } => "AckTimeout",
             TetherError::AuthRejected { .. } => "AuthRejected",
             TetherError::Closed { .. } => "Closed",
+            TetherError::Refused { .. } => "Refused",
             TetherError::Other { .. } => "Other",
         }
     }
@@ -168,6 +177,7 @@ mod tests {
             (CoreKind::AckTimeout, "AckTimeout"),
             (CoreKind::AuthRejected, "AuthRejected"),
             (CoreKind::Closed, "Closed"),
+            (CoreKind::Refused, "Refused"),
             (CoreKind::TooLarge, "Other"),
             (CoreKind::ConnectionLost, "Other"),
             (CoreKind::Transport, "Other"),

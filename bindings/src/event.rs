@@ -5,6 +5,7 @@
 use crate::error::TetherError;
 use crate::health::{Health, Quality};
 use crate::json;
+use crate::presence::PresenceChange;
 use crate::state::{ConnectionState, DisconnectReason};
 use std::time::Duration;
 use tether_core as core_api;
@@ -61,12 +62,40 @@ pub enum Event {
         /// The room.
         room: String,
     },
-    /// A room join was refused or timed out (it is retried after the next reconnect).
+    /// A room join was refused (asked again after the next reconnect) or timed out (asked again
+    /// after the rejoin backoff while connected).
     RoomJoinFailed {
         /// The room.
         room: String,
         /// The server's answer or the failure.
         reason: String,
+    },
+    /// The server's answer to a room join (Phoenix join replies), just before `RoomJoined` or
+    /// `RoomJoinFailed`.
+    RoomJoinReply {
+        /// The room.
+        room: String,
+        /// The answer, as JSON.
+        response_json: String,
+    },
+    /// A joined room failed on the server (Phoenix `phx_error`); it is joined again with backoff.
+    RoomError {
+        /// The room.
+        room: String,
+        /// What the server said.
+        reason: String,
+    },
+    /// The server closed a room for good (Phoenix `phx_close`).
+    RoomClosed {
+        /// The room.
+        room: String,
+        /// What the server said.
+        reason: String,
+    },
+    /// Presence changed in a room (Phoenix presence).
+    Presence {
+        /// What changed.
+        change: PresenceChange,
     },
     /// A Socket.IO namespace connected.
     NamespaceConnected {
@@ -117,6 +146,8 @@ pub enum ErrorKind {
     Unsupported,
     /// A message was dropped from the outbox.
     Dropped,
+    /// The server answered with an error.
+    Refused,
 }
 
 /// A message the server sent.
@@ -195,7 +226,7 @@ pub enum AckOutcome {
 }
 
 /// Why an acknowledgement will never come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum AckFailure {
     /// The deadline passed.
     Timeout,
@@ -207,6 +238,11 @@ pub enum AckFailure {
     Dropped {
         /// Why it was dropped.
         reason: DropReason,
+    },
+    /// The server answered with an error (a Phoenix `{"status": "error"}` reply).
+    Refused {
+        /// Its response, as JSON.
+        response_json: String,
     },
 }
 
@@ -223,6 +259,8 @@ pub enum DropReason {
     Closed,
     /// It is larger than the outbox byte bound on its own.
     TooLarge,
+    /// It waited for a room that was closed or left before it was joined.
+    RoomClosed,
 }
 
 /// Which server messages a message subscription delivers, and how fast.
@@ -281,6 +319,12 @@ impl From<core_api::Event> for Event {
             }
             E::RoomJoined { room } => Self::RoomJoined { room },
             E::RoomJoinFailed { room, reason } => Self::RoomJoinFailed { room, reason },
+            E::RoomJoinReply { room, response } => {
+                Self::RoomJoinReply { room, response_json: response.to_string() }
+            }
+            E::RoomError { room, reason } => Self::RoomError { room, reason },
+            E::RoomClosed { room, reason } => Self::RoomClosed { room, reason },
+            E::Presence(change) => Self::Presence { change: change.into() },
             E::NamespaceConnected { namespace, recovered } => {
                 Self::NamespaceConnected { namespace, recovered }
             }
@@ -308,6 +352,7 @@ impl From<core_api::ErrorKind> for ErrorKind {
             K::Protocol => Self::Protocol,
             K::Unsupported => Self::Unsupported,
             K::Dropped => Self::Dropped,
+            K::Refused => Self::Refused,
         }
     }
 }
@@ -388,6 +433,7 @@ impl From<core_api::AckError> for AckFailure {
             A::ConnectionLost => Self::ConnectionLost,
             A::Closed => Self::Closed,
             A::Dropped(reason) => Self::Dropped { reason: reason.into() },
+            A::Refused(response) => Self::Refused { response_json: response.to_string() },
         }
     }
 }
@@ -401,6 +447,7 @@ impl From<core_api::DropReason> for DropReason {
             D::Cleared => Self::Cleared,
             D::Closed => Self::Closed,
             D::TooLarge => Self::TooLarge,
+            D::RoomClosed => Self::RoomClosed,
         }
     }
 }

@@ -23,6 +23,8 @@ pub mod health;
 mod json;
 pub mod listener;
 pub mod log;
+pub mod presence;
+pub mod protocol_options;
 mod runtime;
 pub mod state;
 pub mod stats;
@@ -35,8 +37,7 @@ pub use collab::{
     PresenceState,
 };
 pub use config::{
-    BackoffOptions, ClientConfig, HealthThresholds, Jitter, OverflowPolicy, RawWebSocketOptions,
-    SocketIoOptions, WireProtocol,
+    BackoffOptions, ClientConfig, HealthThresholds, Jitter, OverflowPolicy, RejoinOptions,
 };
 pub use error::{ListenerError, TetherError, TokenError};
 pub use event::{
@@ -46,6 +47,8 @@ pub use event::{
 pub use health::{Health, HealthStatus, Quality};
 pub use listener::{EventListener, HealthListener, MessageListener, StateListener};
 pub use log::{LogLevel, LogListener, LogRecord};
+pub use presence::{LeaveReason, PresenceChange};
+pub use protocol_options::{PhoenixOptions, RawWebSocketOptions, SocketIoOptions, WireProtocol};
 pub use state::{ConnectionState, DisconnectReason, FailureReason};
 pub use stats::{LatencyStats, Stats};
 pub use task_handle::TaskHandle;

@@ -1,11 +1,12 @@
-//! Tether: a real-time client engine that keeps a WebSocket (raw or Socket.IO v5) alive through
-//! bad networks, and tells the app how it is going.
+//! Tether: a real-time client engine that keeps a WebSocket (raw, Socket.IO v5 or Phoenix
+//! Channels v2) alive through bad networks, and tells the app how it is going.
 //!
 //! The folders are the layers, from the bottom up (see `ARCHITECTURE.md`); a module may use
 //! the layers below its own and never one above:
 //! 0. [`model`]: the vocabulary every layer speaks and the app sees as data.
 //! 1. [`protocol`]: the [`Protocol`] trait and the pure wire codecs ([`protocol::raw_websocket`],
-//!    [`protocol::socketio`]), with the one registration point, [`ProtocolConfig`].
+//!    [`protocol::socketio`], [`protocol::phoenix`]), with the one registration point,
+//!    [`ProtocolConfig`].
 //! 2. [`config`]: every knob in one place, validated.
 //! 3. [`session`]: the sans-IO state machine, [`Session`], and its parts (outbox, acks, rooms,
 //!    dedup, RTT, health); beside it [`transport`]: opening sockets and moving bytes.
@@ -26,16 +27,21 @@ pub mod transport;
 
 // Layer 0: the data the app sees.
 pub use model::{
-    AckError, AckId, AckReply, ConfigError, ConnectionState, DisconnectReason, DropReason, Error,
-    ErrorKind, Event, FailureReason, Frame, Health, HealthStatus, IncomingMessage, LatencyStats,
-    OutgoingMessage, Quality, SendError, Stats, Token, TokenError, TokenProvider, TransportError,
+    AckError, AckId, AckReply, ConfigError, ConnectionState, Cursor, DisconnectReason, DropReason,
+    Error, ErrorKind, Event, FailureReason, Frame, Health, HealthStatus, IncomingMessage,
+    LatencyStats, LeaveReason, Member, MemberChange, OutgoingMessage, PresenceChange,
+    PresenceState, Quality, SendError, Stats, Token, TokenError, TokenProvider, TransportError,
     TrySendError,
 };
 
 // Layer 1: protocols.
+pub use protocol::phoenix::{
+    supabase_broadcast, supabase_track, supabase_untrack, PostgresChange, PostgresChangesFilter,
+    RealtimeChannelConfig, RealtimeEvent,
+};
 pub use protocol::{
-    Protocol, ProtocolConfig, ProtocolEvent, ProtocolOutput, RawWebSocketConfig, SocketIoConfig,
-    TransportRequest,
+    PhoenixConfig, Protocol, ProtocolConfig, ProtocolEvent, ProtocolOutput, RawWebSocketConfig,
+    SocketIoConfig, TransportRequest,
 };
 
 // Layer 2: configuration.
@@ -52,7 +58,6 @@ pub use client::{
 // Layer 5: collaboration helpers.
 pub use collab::{
     CollabConfig, CollabEvent, CollabEventStream, CollabEvents, CollabState, CollabStats,
-    Collaboration, Conflict, ConflictInput, ConflictOutcome, ConflictPolicy, Cursor, FieldVersion,
-    LeaveReason, Member, MemberChange, OptimisticId, OptimisticOutcome, PresenceChange,
-    PresenceState, RollbackReason, RoomState, Verdict,
+    Collaboration, Conflict, ConflictInput, ConflictOutcome, ConflictPolicy, FieldVersion,
+    OptimisticId, OptimisticOutcome, RollbackReason, RoomState, Verdict,
 };

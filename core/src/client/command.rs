@@ -3,8 +3,11 @@
 //! is always read).
 
 use crate::config::Config;
-use crate::model::{AckError, AckId, AckReply, ConfigError, OutgoingMessage, SendError, Stats};
+use crate::model::{
+    AckError, AckId, AckReply, ConfigError, OutgoingMessage, SendError, Stats, Token,
+};
 use crate::session::SendOptions;
+use serde_json::Value;
 use tokio::sync::oneshot;
 
 /// What a [`crate::Client`] asks its driver.
@@ -34,7 +37,12 @@ pub(crate) enum Command {
     },
     Join {
         room: String,
+        /// The join payload, for protocols that carry one (Phoenix).
+        payload: Option<Box<Value>>,
         done: oneshot::Sender<Result<bool, SendError>>,
+    },
+    RefreshToken {
+        token: Token,
     },
     Leave {
         room: String,

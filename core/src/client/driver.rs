@@ -337,9 +337,10 @@ impl Driver {
             Command::Ack { namespace, ack_id, reply, done } => {
                 let _ = done.send(self.session.ack(&namespace, ack_id, *reply, now));
             }
-            Command::Join { room, done } => {
-                let _ = done.send(self.session.join(&room, now));
+            Command::Join { room, payload, done } => {
+                let _ = done.send(self.session.join_with(&room, payload.map(|p| *p), now));
             }
+            Command::RefreshToken { token } => self.session.refresh_token(&token, now),
             Command::Leave { room, done } => {
                 let _ = done.send(self.session.leave(&room, now));
             }

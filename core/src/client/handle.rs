@@ -72,6 +72,7 @@ impl ClientBuilder {
             Some(protocol) => Session::with_protocol(self.config, protocol, now)?,
             None => Session::new(self.config, now)?,
         };
+        let token_provider = self.token_provider.clone();
         let handles =
             Driver::spawn(session, settings, self.token_provider, &runtime, COMMAND_CAPACITY);
         Ok(Client {
@@ -80,6 +81,7 @@ impl ClientBuilder {
             state: handles.state,
             health: handles.health,
             hub: handles.hub,
+            token_provider,
         })
     }
 }
@@ -104,6 +106,8 @@ pub struct Client {
     state: watch::Receiver<ConnectionState>,
     health: watch::Receiver<HealthStatus>,
     hub: Arc<EventHub>,
+    /// The driver's token provider, for `refresh_token` (asked in the caller's task).
+    token_provider: Option<Arc<dyn TokenProvider>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -344,29 +348,66 @@ impl Client {
     /// out). Offline: remembered and joined on connect. Either way it is re-joined after every
     /// reconnect until [`Client::leave`].
     pub async fn join(&self, room: &str) -> Result<(), Error> {
+        self.join_room(room, None).await.map(|_| ())
+    }
+
+    /// Joins a room with a payload the server reads on every join of it: Phoenix's join
+    /// payload (credentials, parameters), Supabase's channel config
+    /// ([`crate::RealtimeChannelConfig::join_payload`]). Connected: returns the server's
+    /// answer to the join; offline: `Value::Null` now, and the room is joined on connect.
+    /// Either way it is re-joined (with this payload) after every reconnect until
+    /// [`Client::leave`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: tether_core::Client) -> Result<(), tether_core::Error> {
+    /// let reply = client.join_with("room:lobby", serde_json::json!({"color": "blue"})).await?;
+    /// println!("the channel answered {reply}");
+    /// # Ok(()) }
+    /// ```
+    pub async fn join_with(&self, room: &str, payload: Value) -> Result<Value, Error> {
+        self.join_room(room, Some(Box::new(payload))).await
+    }
+
+    async fn join_room(&self, room: &str, payload: Option<Box<Value>>) -> Result<Value, Error> {
         // Subscribe before asking, so the confirmation cannot slip past.
         let mut events = self.hub.subscribe();
         let owned = room.to_owned();
-        let sent = self.request(|done| Command::Join { room: owned, done }).await??;
+        let sent = self.request(|done| Command::Join { room: owned, payload, done }).await??;
         if !sent {
             // Already joined, or offline: joined (again) on connect.
-            return Ok(());
+            return Ok(Value::Null);
         }
+        let mut response = Value::Null;
         while let Some(event) = events.recv().await {
             match event {
-                Event::RoomJoined { room: r } if r == room => return Ok(()),
+                Event::RoomJoinReply { room: r, response: answer } if r == room => {
+                    response = answer
+                }
+                Event::RoomJoined { room: r } if r == room => return Ok(response),
                 Event::RoomJoinFailed { room: r, reason } if r == room => {
-                    return Err(Error::new(
-                        ErrorKind::Protocol,
-                        format!("joining {room} failed: {reason}"),
-                    ))
+                    let kind =
+                        if response.is_null() { ErrorKind::Protocol } else { ErrorKind::Refused };
+                    return Err(Error::new(kind, format!("joining {room} failed: {reason}")));
                 }
                 // The connection dropped before the answer: the join is re-sent after reconnect.
-                Event::Disconnected { .. } => return Ok(()),
+                Event::Disconnected { .. } => return Ok(Value::Null),
                 _ => {}
             }
         }
         Err(closed())
+    }
+
+    /// Asks the token provider for a token now and hands it to the connection: protocols that
+    /// carry the token per channel (Supabase Realtime's `access_token`) send it to every joined
+    /// channel and use it for rejoins. Call it when the app's session token changes. Without a
+    /// token provider this does nothing.
+    pub async fn refresh_token(&self) -> Result<(), Error> {
+        let Some(provider) = &self.token_provider else { return Ok(()) };
+        let token = provider
+            .token()
+            .await
+            .map_err(|e| Error::new(ErrorKind::AuthRejected, e.to_string()))?;
+        self.control.send(Command::RefreshToken { token }).map_err(|_| closed())
     }
 
     /// Leaves a room.

@@ -1,9 +1,9 @@
 //! What a [`crate::Collaboration`] handle asks of its task.
 
 use super::optimistic::OptimisticId;
-use super::presence::{Cursor, PresenceState};
 use super::state::CollabStats;
 use crate::model::Error;
+use crate::model::{Cursor, PresenceState};
 use serde_json::Value;
 use tokio::sync::oneshot;
 

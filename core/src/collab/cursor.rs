@@ -8,9 +8,9 @@
 //! Built on the engine's pure [`Coalescer`] with [`RateLimit::Throttle`]; time comes in as
 //! arguments.
 
-use super::presence::Cursor;
 use crate::client::{Coalescer, RateLimit};
 use crate::config::MAX_DURATION;
+use crate::model::Cursor;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 

@@ -26,15 +26,16 @@ mod typing;
 mod versioned;
 pub mod wire;
 
+pub use crate::model::{
+    Cursor, LeaveReason, Member, MemberChange, MemberInfo, PresenceChange, PresenceState,
+};
 pub use config::CollabConfig;
 pub use cursor::{CursorCounts, CursorSend, CursorThrottle};
 pub use event_stream::CollabEventStream;
 pub use events::CollabEvents;
 pub use handle::Collaboration;
 pub use optimistic::{OptimisticId, OptimisticOutcome, OptimisticTracker, RollbackReason, Verdict};
-pub use presence::{
-    Cursor, LeaveReason, Member, MemberChange, MemberInfo, PresenceChange, PresenceState, Roster,
-};
+pub use presence::Roster;
 pub use state::{CollabEvent, CollabState, CollabStats, RoomState};
 pub use typing::{FieldActivity, FieldSend, FieldSignal};
 pub use versioned::{

@@ -3,9 +3,9 @@
 
 use super::cursor::CursorCounts;
 use super::optimistic::OptimisticOutcome;
-use super::presence::{Member, PresenceChange};
 use super::versioned::{Conflict, FieldVersion};
 use super::wire::BadPayload;
+use crate::model::{Member, PresenceChange};
 use std::collections::BTreeMap;
 
 /// Something that happened in a collaboration.

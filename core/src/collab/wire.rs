@@ -7,9 +7,9 @@
 //! server that is not the reference one still works with renamed events only.
 
 use super::events::CollabEvents;
-use super::presence::{Cursor, MemberInfo, PresenceState};
 use super::versioned::{FieldVersion, VersionedWrite};
 use crate::model::IncomingMessage;
+use crate::model::{Cursor, MemberInfo, PresenceState};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 

@@ -23,6 +23,11 @@ pub struct Config {
     pub protocol: ProtocolConfig,
     /// Reconnect delays. Default 1 s doubling to 30 s, full jitter, unlimited attempts.
     pub backoff: BackoffPolicy,
+    /// Delays between attempts to join a room again while the connection stays up, after its
+    /// join timed out or the server lost it (Phoenix's `phx_error`). Default 1 s doubling to
+    /// 10 s, full jitter, unlimited (phoenix.js rejoins after 1, 2, 5, then every 10 s).
+    /// `max_attempts` counts failures in a row on one connection.
+    pub rejoin_backoff: BackoffPolicy,
     /// Retry when the very first connect fails (instead of going to `Failed`). Default true.
     pub retry_initial_connect: bool,
     /// A connection that stayed up this long resets the attempt counter, so the next drop
@@ -88,6 +93,10 @@ impl Default for Config {
             urls: Vec::new(),
             protocol: ProtocolConfig::SocketIo(SocketIoConfig::default()),
             backoff: BackoffPolicy::default(),
+            rejoin_backoff: BackoffPolicy {
+                max_delay: Duration::from_secs(10),
+                ..BackoffPolicy::default()
+            },
             retry_initial_connect: true,
             backoff_reset_after: Duration::from_secs(5),
             failover_after: 2,

@@ -1,10 +1,10 @@
 //! The `with_*` setters of [`Config`], each with its default and an example.
 
-use super::backoff::Jitter;
+use super::backoff::{BackoffPolicy, Jitter};
 use super::client_config::Config;
 use super::health::HealthThresholds;
 use super::outbox::OverflowPolicy;
-use crate::protocol::{ProtocolConfig, RawWebSocketConfig, SocketIoConfig};
+use crate::protocol::{PhoenixConfig, ProtocolConfig, RawWebSocketConfig, SocketIoConfig};
 use std::time::Duration;
 
 impl Config {
@@ -42,6 +42,18 @@ impl Config {
         self
     }
 
+    /// Speaks Phoenix Channels v2 (Phoenix apps, Supabase Realtime) with these options.
+    ///
+    /// ```
+    /// use tether_core::{Config, PhoenixConfig, ProtocolConfig};
+    /// let config = Config::new("wss://example.com").with_phoenix(PhoenixConfig::default());
+    /// assert!(matches!(config.protocol, ProtocolConfig::Phoenix(_)));
+    /// ```
+    pub fn with_phoenix(mut self, options: PhoenixConfig) -> Self {
+        self.protocol = ProtocolConfig::Phoenix(options);
+        self
+    }
+
     /// Sets the reconnect delay bounds.
     ///
     /// ```
@@ -52,6 +64,24 @@ impl Config {
     pub fn with_reconnect_delays(mut self, min: Duration, max: Duration) -> Self {
         self.backoff.min_delay = min;
         self.backoff.max_delay = max;
+        self
+    }
+
+    /// Sets the delays between attempts to join a room again while connected (see
+    /// [`Config::rejoin_backoff`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_core::BackoffPolicy;
+    /// let config = tether_core::Config::new("ws://h").with_rejoin_backoff(BackoffPolicy {
+    ///     min_delay: Duration::from_millis(500),
+    ///     max_delay: Duration::from_secs(5),
+    ///     ..BackoffPolicy::default()
+    /// });
+    /// assert_eq!(config.rejoin_backoff.max_delay, Duration::from_secs(5));
+    /// ```
+    pub fn with_rejoin_backoff(mut self, policy: BackoffPolicy) -> Self {
+        self.rejoin_backoff = policy;
         self
     }
 

@@ -1,6 +1,7 @@
 //! Validation of a [`Config`]: every value checked, the error naming the first bad field, never a
 //! panic. URLs are parsed here too.
 
+use super::backoff::BackoffPolicy;
 use super::client_config::{Config, MAX_DURATION};
 use crate::model::ConfigError;
 use std::time::Duration;
@@ -23,25 +24,19 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.parsed_urls()?;
         let b = &self.backoff;
-        positive("backoff.min_delay", b.min_delay)?;
-        if b.max_delay < b.min_delay {
-            return Err(ConfigError::new(
-                "backoff.max_delay",
-                "must not be below backoff.min_delay",
-            ));
-        }
-        if !b.factor.is_finite() || b.factor < 1.0 {
-            return Err(ConfigError::new(
-                "backoff.factor",
-                format!("must be a finite number >= 1, got {}", b.factor),
-            ));
-        }
-        if b.max_attempts == Some(0) {
-            return Err(ConfigError::new(
-                "backoff.max_attempts",
-                "must be at least 1 (or None for unlimited)",
-            ));
-        }
+        check_backoff(
+            b,
+            ["backoff.min_delay", "backoff.max_delay", "backoff.factor", "backoff.max_attempts"],
+        )?;
+        check_backoff(
+            &self.rejoin_backoff,
+            [
+                "rejoin_backoff.min_delay",
+                "rejoin_backoff.max_delay",
+                "rejoin_backoff.factor",
+                "rejoin_backoff.max_attempts",
+            ],
+        )?;
         if self.failover_after == 0 {
             return Err(ConfigError::new("failover_after", "must be at least 1"));
         }
@@ -84,6 +79,7 @@ impl Config {
         positive("health.error_window", h.error_window)?;
         let durations = [
             ("backoff.max_delay", b.max_delay),
+            ("rejoin_backoff.max_delay", self.rejoin_backoff.max_delay),
             ("backoff_reset_after", self.backoff_reset_after),
             ("connect_timeout", self.connect_timeout),
             ("heartbeat_interval", self.heartbeat_interval),
@@ -99,6 +95,26 @@ impl Config {
         self.protocol.validate()?;
         Ok(())
     }
+}
+
+/// A backoff policy's bounds; `names` are its fields' names for the error, in the order
+/// min_delay, max_delay, factor, max_attempts.
+fn check_backoff(b: &BackoffPolicy, names: [&'static str; 4]) -> Result<(), ConfigError> {
+    let [min_delay, max_delay, factor, max_attempts] = names;
+    positive(min_delay, b.min_delay)?;
+    if b.max_delay < b.min_delay {
+        return Err(ConfigError::new(max_delay, "must not be below the minimum delay"));
+    }
+    if !b.factor.is_finite() || b.factor < 1.0 {
+        return Err(ConfigError::new(
+            factor,
+            format!("must be a finite number >= 1, got {}", b.factor),
+        ));
+    }
+    if b.max_attempts == Some(0) {
+        return Err(ConfigError::new(max_attempts, "must be at least 1 (or None for unlimited)"));
+    }
+    Ok(())
 }
 
 fn positive(field: &'static str, value: Duration) -> Result<(), ConfigError> {

@@ -15,6 +15,8 @@ pub enum DropReason {
     Closed,
     /// It is larger than the outbox byte bound on its own.
     TooLarge,
+    /// It waited for a room that was closed or left before it was joined.
+    RoomClosed,
 }
 
 impl fmt::Display for DropReason {
@@ -25,6 +27,7 @@ impl fmt::Display for DropReason {
             Self::Cleared => "outbox cleared",
             Self::Closed => "client closed",
             Self::TooLarge => "larger than the outbox byte limit",
+            Self::RoomClosed => "its room was closed before it was joined",
         })
     }
 }

@@ -30,6 +30,9 @@ pub enum ErrorKind {
     Unsupported,
     /// A message was dropped from the outbox before it was sent.
     Dropped,
+    /// The server answered with an error (a Phoenix `{"status": "error"}` reply); the message
+    /// says what it answered.
+    Refused,
 }
 
 /// The error type of the client API.
@@ -201,6 +204,9 @@ pub enum AckError {
     /// The message was dropped from the outbox before it was sent.
     #[error("the message was dropped before it was sent: {0}")]
     Dropped(DropReason),
+    /// The server answered with an error status; this is its response.
+    #[error("the server refused it: {0}")]
+    Refused(serde_json::Value),
 }
 
 impl From<AckError> for Error {
@@ -210,6 +216,7 @@ impl From<AckError> for Error {
             AckError::ConnectionLost => ErrorKind::ConnectionLost,
             AckError::Closed => ErrorKind::Closed,
             AckError::Dropped(_) => ErrorKind::Dropped,
+            AckError::Refused(_) => ErrorKind::Refused,
         };
         Error::new(kind, e.to_string())
     }

@@ -7,6 +7,8 @@ use super::drop_reason::DropReason;
 use super::error::{AckError, Error};
 use super::health::{Health, Quality};
 use super::message::{AckId, AckReply, IncomingMessage, OutgoingMessage};
+use super::presence::PresenceChange;
+use serde_json::Value;
 
 /// An event from the engine. The client's `events()` stream delivers all of them; state and
 /// health also have `watch` receivers for "what is it now" questions.
@@ -64,6 +66,33 @@ pub enum Event {
         /// The server's answer or the failure.
         reason: String,
     },
+    /// The server's answer to a room join, just before [`Event::RoomJoined`] (or
+    /// [`Event::RoomJoinFailed`]): Phoenix join replies, Socket.IO join acknowledgements.
+    RoomJoinReply {
+        /// The room.
+        room: String,
+        /// What the server answered (`{}` when it answered nothing).
+        response: Value,
+    },
+    /// A joined room failed on the server side (Phoenix's `phx_error`: the channel process
+    /// crashed). The engine joins it again with `rejoin_backoff` while the connection lasts;
+    /// a [`Event::RoomJoined`] follows when it is back.
+    RoomError {
+        /// The room.
+        room: String,
+        /// What the server said.
+        reason: String,
+    },
+    /// The server closed a room for good (Phoenix's `phx_close`, or the answer to `leave`). It
+    /// is no longer in the joined set; messages still waiting for it are dropped.
+    RoomClosed {
+        /// The room.
+        room: String,
+        /// What the server said.
+        reason: String,
+    },
+    /// Presence changed in a room (Phoenix presence, merged by Phoenix's rules).
+    Presence(PresenceChange),
     /// A Socket.IO namespace connected (several namespaces share one connection).
     NamespaceConnected {
         /// The namespace.

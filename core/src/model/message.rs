@@ -56,7 +56,8 @@ pub const DEFAULT_NAMESPACE: &str = "/";
 /// put [`OutgoingMessage::attachment_placeholder`] there (Socket.IO's own representation).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutgoingMessage {
-    /// Socket.IO namespace, `"/"` by default. Ignored by the raw WebSocket protocol.
+    /// Socket.IO namespace, `"/"` by default; for Phoenix, the channel's topic (the message
+    /// waits until that channel is joined). Ignored by the raw WebSocket protocol.
     pub namespace: String,
     /// The event name.
     pub event: String,
@@ -102,7 +103,7 @@ impl OutgoingMessage {
         }
     }
 
-    /// Sends to another namespace.
+    /// Sends to another namespace (Socket.IO), or to a channel's topic (Phoenix).
     pub fn in_namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = namespace.into();
         self
@@ -133,7 +134,8 @@ impl OutgoingMessage {
 /// A message the server sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncomingMessage {
-    /// Socket.IO namespace (`"/"` for the raw WebSocket protocol).
+    /// Socket.IO namespace (`"/"` for the raw WebSocket protocol); for Phoenix, the channel's
+    /// topic.
     pub namespace: String,
     /// The event name (`"message"` for raw WebSocket frames).
     pub event: String,
@@ -153,9 +155,13 @@ impl IncomingMessage {
         self.data.first()
     }
 
-    /// The room the payload names (`room` or `roomId` field of the first argument), if any: the
-    /// key by which subscriptions filter by room.
+    /// The room the message belongs to, if any: the key by which subscriptions filter by room.
+    /// For Phoenix messages, the channel's topic (Socket.IO namespaces start with `/`, topics
+    /// do not); otherwise the `room` or `roomId` field of the first argument.
     pub fn room(&self) -> Option<&str> {
+        if !self.namespace.is_empty() && !self.namespace.starts_with('/') {
+            return Some(&self.namespace);
+        }
         let payload = self.payload()?;
         payload.get("room").or_else(|| payload.get("roomId")).and_then(Value::as_str)
     }
@@ -213,6 +219,10 @@ mod tests {
         assert_eq!(m.room(), Some("b"));
         m.data = vec![json!(3)];
         assert_eq!(m.room(), None);
+        // A Phoenix message belongs to its channel's topic, whatever its payload says.
+        m.namespace = "room:lobby".into();
+        m.data = vec![json!({"room": "elsewhere"})];
+        assert_eq!(m.room(), Some("room:lobby"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Layer 0: the vocabulary every other layer speaks, and what the app sees as data: messages and
-//! frames, connection states, events, health and latency figures, stats, tokens and errors. No
+//! frames, connection states, events, health and latency figures, presence rosters, stats, tokens and errors. No
 //! behaviour beyond constructors, accessors and `Display`.
 //!
 //! May use: nothing else in the crate.
@@ -11,6 +11,7 @@ mod event;
 mod health;
 mod latency;
 mod message;
+mod presence;
 mod stats;
 mod token;
 
@@ -21,5 +22,8 @@ pub use event::Event;
 pub use health::{Health, HealthStatus, Quality};
 pub use latency::LatencyStats;
 pub use message::{AckId, AckReply, Frame, IncomingMessage, OutgoingMessage, DEFAULT_NAMESPACE};
+pub use presence::{
+    Cursor, LeaveReason, Member, MemberChange, MemberInfo, PresenceChange, PresenceState,
+};
 pub use stats::Stats;
 pub use token::{Token, TokenError, TokenFuture, TokenProvider};

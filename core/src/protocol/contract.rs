@@ -4,8 +4,10 @@
 //! (backoff, heartbeat, outbox, acks, rooms).
 
 use crate::model::{
-    AckId, AckReply, FailureReason, Frame, IncomingMessage, OutgoingMessage, SendError, Token,
+    AckId, AckReply, FailureReason, Frame, IncomingMessage, OutgoingMessage, PresenceChange,
+    SendError, Token,
 };
+use serde_json::Value;
 use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -68,6 +70,36 @@ pub enum ProtocolEvent {
     ConnectionLost(String),
     /// A frame could not be understood; it was skipped and the connection goes on.
     Malformed(String),
+    /// The server answered a heartbeat the protocol encoded ([`Protocol::encode_heartbeat`]).
+    HeartbeatAck {
+        /// The heartbeat's sequence number, as the session gave it.
+        sequence: u64,
+    },
+    /// The server answered a message or a room join with an error status (Phoenix's
+    /// `{"status": "error"}` replies). Settles the acknowledgement as refused.
+    Nack {
+        /// Which acknowledgement.
+        id: AckId,
+        /// The server's error response.
+        response: Value,
+    },
+    /// A joined room failed on the server side (Phoenix's `phx_error`: the channel crashed).
+    /// The session joins it again with backoff while the connection stays up.
+    RoomFailed {
+        /// The room.
+        room: String,
+        /// What the server said.
+        reason: String,
+    },
+    /// The server closed a room for good (Phoenix's `phx_close`): it leaves the joined set.
+    RoomClosed {
+        /// The room.
+        room: String,
+        /// What the server said.
+        reason: String,
+    },
+    /// Presence changed in a room (Phoenix presence).
+    Presence(PresenceChange),
 }
 
 /// Frames to send and events to handle, produced by a protocol call.
@@ -145,4 +177,41 @@ pub trait Protocol: Send + fmt::Debug {
     /// Silence after which the protocol itself considers the connection dead (Engine.IO's
     /// `pingInterval + pingTimeout`), if it has such a rule.
     fn liveness_timeout(&self) -> Option<Duration>;
+
+    /// Encodes a heartbeat of the protocol's own that the server answers with
+    /// [`ProtocolEvent::HeartbeatAck`] (Phoenix's `heartbeat` on topic `phoenix`). Returns
+    /// false, the default, to let the session send a WebSocket ping instead.
+    fn encode_heartbeat(&mut self, _sequence: u64, _out: &mut ProtocolOutput) -> bool {
+        false
+    }
+
+    /// Whether [`Protocol::encode_join_with`] takes join payloads. Default false.
+    fn supports_join_payloads(&self) -> bool {
+        false
+    }
+
+    /// Encodes a room join carrying `payload` (Phoenix's join payload), with acknowledgement
+    /// `ack`. The protocol keeps the payload for later rejoins. The default refuses: the
+    /// protocol has no join payloads.
+    fn encode_join_with(
+        &mut self,
+        _room: &str,
+        _payload: &Value,
+        _ack: Option<AckId>,
+        _out: &mut ProtocolOutput,
+    ) -> Result<(), SendError> {
+        Err(SendError::Unsupported { protocol: self.name(), what: "join payloads" })
+    }
+
+    /// The room a message belongs to, when the protocol binds messages to joined rooms
+    /// (Phoenix: the topic). Such messages wait in the outbox until their room is joined.
+    /// `None`, the default: messages need no room.
+    fn room_of<'m>(&self, _message: &'m OutgoingMessage) -> Option<&'m str> {
+        None
+    }
+
+    /// A fresh token arrived while connected (the app asked the client to refresh it).
+    /// Protocols that carry the token per room (Supabase's `access_token`) send it on and use it
+    /// for later rejoins. The default does nothing: the token is used on the next connect.
+    fn on_token_refresh(&mut self, _token: &Token, _out: &mut ProtocolOutput) {}
 }

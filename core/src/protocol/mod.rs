@@ -5,11 +5,13 @@
 //! May use: `model`. Never the session, the transport or the client.
 
 mod contract;
+pub mod phoenix;
 pub mod raw_websocket;
 mod registry;
 pub mod socketio;
 
 pub use contract::{Protocol, ProtocolEvent, ProtocolOutput, TransportRequest};
+pub use phoenix::{Phoenix, PhoenixConfig};
 pub use raw_websocket::{RawWebSocket, RawWebSocketConfig};
 pub use registry::ProtocolConfig;
 pub use socketio::{SocketIo, SocketIoConfig};

@@ -3,6 +3,7 @@
 //! protocol means a folder beside `raw_websocket/` and `socketio/`, a variant here, and one arm
 //! in each match below.
 
+use super::phoenix::{Phoenix, PhoenixConfig};
 use super::raw_websocket::{RawWebSocket, RawWebSocketConfig};
 use super::socketio::{SocketIo, SocketIoConfig};
 use super::Protocol;
@@ -15,6 +16,8 @@ pub enum ProtocolConfig {
     RawWebSocket(RawWebSocketConfig),
     /// Socket.IO v5 over Engine.IO v4 (WebSocket transport).
     SocketIo(SocketIoConfig),
+    /// Phoenix Channels v2 (Phoenix apps, Supabase Realtime).
+    Phoenix(PhoenixConfig),
 }
 
 impl ProtocolConfig {
@@ -24,6 +27,7 @@ impl ProtocolConfig {
         match self {
             Self::RawWebSocket(options) => Box::new(RawWebSocket::new(options.clone())),
             Self::SocketIo(options) => Box::new(SocketIo::new(options.clone(), max_message_bytes)),
+            Self::Phoenix(options) => Box::new(Phoenix::new(options.clone(), max_message_bytes)),
         }
     }
 
@@ -32,6 +36,7 @@ impl ProtocolConfig {
         match self {
             Self::RawWebSocket(_) => Ok(()),
             Self::SocketIo(options) => options.validate(),
+            Self::Phoenix(options) => options.validate(),
         }
     }
 }

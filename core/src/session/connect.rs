@@ -219,6 +219,7 @@ impl Session {
     pub(super) fn drop_transport(&mut self) {
         self.actions.push_back(Action::CloseTransport);
         self.protocol.on_close();
+        self.rooms.connection_lost();
         // Frames not yet written die with the socket, like bytes in a dead TCP buffer; acked
         // ones are failed or re-sent below.
         self.transmit.clear();
@@ -243,6 +244,7 @@ impl Session {
         if was_up {
             self.actions.push_back(Action::CloseTransport);
             self.protocol.on_close();
+            self.rooms.connection_lost();
             self.heartbeat =
                 Heartbeat { sequence: self.heartbeat.sequence, ..Heartbeat::default() };
         }

@@ -4,6 +4,7 @@
 
 use super::machine::{Phase, Session};
 use crate::model::{DisconnectReason, Error, ErrorKind, Event, Frame};
+use crate::protocol::ProtocolOutput;
 use std::time::Instant;
 
 /// Pings remembered while waiting for their pongs; beyond this the link is dead anyway.
@@ -49,7 +50,14 @@ impl Session {
     pub(super) fn send_ping(&mut self, now: Instant) {
         self.heartbeat.sequence += 1;
         let sequence = self.heartbeat.sequence;
-        self.transmit.push_back(Frame::Ping(sequence.to_be_bytes().to_vec()));
+        // The protocol's own heartbeat where it has one (Phoenix: the server closes sockets
+        // that send none); a WebSocket ping otherwise.
+        let mut out = ProtocolOutput::default();
+        if self.protocol.encode_heartbeat(sequence, &mut out) {
+            self.take_frames(out);
+        } else {
+            self.transmit.push_back(Frame::Ping(sequence.to_be_bytes().to_vec()));
+        }
         if self.heartbeat.outstanding.len() == MAX_OUTSTANDING_PINGS {
             self.heartbeat.outstanding.pop_front();
         }

@@ -2,6 +2,7 @@
 //! (handshake done, messages, acks, refusals, closes).
 
 use super::machine::{Phase, Session};
+use super::rooms::RoomStatus;
 use crate::model::{
     ConnectionState, DisconnectReason, Error, ErrorKind, Event, Frame, IncomingMessage,
 };
@@ -52,7 +53,17 @@ impl Session {
         match event {
             ProtocolEvent::Ready { recovered } => self.on_ready(recovered, now),
             ProtocolEvent::Message(message) => self.on_message(message, now),
-            ProtocolEvent::Ack { id, reply } => self.on_ack(id, reply),
+            ProtocolEvent::Ack { id, reply } => self.on_ack(id, reply, now),
+            ProtocolEvent::Nack { id, response } => self.on_nack(id, response, now),
+            ProtocolEvent::HeartbeatAck { sequence } => self.on_pong(&sequence.to_be_bytes(), now),
+            ProtocolEvent::RoomFailed { room, reason } => {
+                if self.rooms.contains(&room) {
+                    self.schedule_rejoin(&room, now);
+                    self.events.push_back(Event::RoomError { room, reason });
+                }
+            }
+            ProtocolEvent::RoomClosed { room, reason } => self.room_closed(room, reason),
+            ProtocolEvent::Presence(change) => self.events.push_back(Event::Presence(change)),
             ProtocolEvent::NamespaceConnected { namespace, recovered } => {
                 self.events.push_back(Event::NamespaceConnected { namespace, recovered });
             }
@@ -93,6 +104,10 @@ impl Session {
         self.events.push_back(Event::Connected { recovered });
         if recovered {
             // The server kept our rooms; it only needs to hear about rooms left while away.
+            let kept: Vec<String> = self.rooms.iter().map(str::to_owned).collect();
+            for room in kept {
+                self.rooms.set_status(&room, RoomStatus::Joined);
+            }
             for room in std::mem::take(&mut self.pending_leaves) {
                 let mut out = ProtocolOutput::default();
                 if self.protocol.encode_leave(&room, None, &mut out).is_ok() {
@@ -106,11 +121,14 @@ impl Session {
                 self.send_join(room, now);
             }
         }
-        while let Some(item) = self.outbox.pop_front() {
-            if let Some(id) = item.ack {
-                self.acks.mark_in_flight(id);
-            }
-            self.write_message(&item.message, item.ack, now);
+        // Everything queued goes out in order, but for messages whose room is not joined yet:
+        // they wait for its join (see `joins`).
+        let (protocol, rooms) = (&self.protocol, &self.rooms);
+        let ready = self
+            .outbox
+            .take_where(|item| protocol.room_of(&item.message).is_none_or(|r| rooms.is_joined(r)));
+        for item in ready {
+            self.write_queued(item, now);
         }
     }
 

@@ -9,7 +9,7 @@
 //! `heartbeat` (heartbeats and health) and `inbound` (frames, and what the protocol makes of
 //! them).
 
-use super::acks::PendingAcks;
+use super::acks::{AckPurpose, PendingAcks};
 use super::counters::Counters;
 use super::dedup::DedupWindow;
 use super::health::HealthMonitor;
@@ -21,9 +21,9 @@ use crate::model::DisconnectReason;
 use crate::model::DropReason;
 use crate::model::ErrorKind;
 use crate::model::{
-    AckError, ConfigError, ConnectionState, Error, Event, Frame, Health, Quality, Stats,
+    AckError, ConfigError, ConnectionState, Error, Event, Frame, Health, Quality, Stats, Token,
 };
-use crate::protocol::Protocol;
+use crate::protocol::{Protocol, ProtocolOutput};
 use std::collections::VecDeque;
 use std::time::Instant;
 use url::Url;
@@ -198,6 +198,18 @@ impl Session {
         Ok(())
     }
 
+    /// The app has a fresh token while connected (see `Client::refresh_token`). Protocols that
+    /// carry the token per room pass it on (Supabase's `access_token` push to every joined
+    /// channel) and use it for later rejoins; every protocol uses the provider's token again on
+    /// the next connect.
+    pub fn refresh_token(&mut self, token: &Token, now: Instant) {
+        if matches!(self.phase, Phase::Ready { .. }) {
+            let mut out = ProtocolOutput::default();
+            self.protocol.on_token_refresh(token, &mut out);
+            self.absorb(out, now);
+        }
+    }
+
     /// A deadline from [`Session::poll_timeout`] passed (calling it early is harmless).
     pub fn handle_timeout(&mut self, now: Instant) {
         match self.phase {
@@ -215,7 +227,15 @@ impl Session {
         }
         for (id, ack) in self.acks.expire(now) {
             self.outbox.remove_by_ack(id);
+            if let AckPurpose::Join(room) = &ack.purpose {
+                // An unanswered join is asked again after the rejoin backoff.
+                let room = room.clone();
+                self.schedule_rejoin(&room, now);
+            }
             self.settle_failed(id, ack, AckError::Timeout);
+        }
+        if matches!(self.phase, Phase::Ready { .. }) {
+            self.rejoin_due(now);
         }
         for item in self.outbox.expire(now) {
             self.report_drop(item, DropReason::Expired);
@@ -252,7 +272,8 @@ impl Session {
                     .filter(|_| self.heartbeat.unanswered == 1)
                     .map(|t| t + heartbeat_timeout / 2);
                 let silent_at = self.protocol.liveness_timeout().map(|t| self.last_rx + t);
-                [self.heartbeat.next_ping_at, dead_at, late_at, silent_at]
+                let rejoin_at = self.rooms.next_retry();
+                [self.heartbeat.next_ping_at, dead_at, late_at, silent_at, rejoin_at]
                     .into_iter()
                     .flatten()
                     .min()

@@ -3,7 +3,7 @@
 //! never touches a socket, a clock or tokio.
 //!
 //! The machine itself is `machine` (state, outputs, timers) with one file per kind of input:
-//! `connect`, `send`, `heartbeat`, `inbound`. Its parts are pure and tested on their own:
+//! `connect`, `send`, `joins` (rooms on the wire), `heartbeat`, `inbound`. Its parts are pure and tested on their own:
 //! `acks`, `outbox`, `rooms`, `dedup`, `rtt`, `health` (the monitor), `counters`.
 //!
 //! May use: `model`, `protocol` (the trait and the registry, never a protocol by name),
@@ -16,6 +16,7 @@ mod dedup;
 mod health;
 mod heartbeat;
 mod inbound;
+mod joins;
 mod machine;
 mod outbox;
 mod rooms;
@@ -27,6 +28,6 @@ pub use dedup::DedupWindow;
 pub use health::HealthMonitor;
 pub use machine::{Action, Session};
 pub use outbox::{Outbox, PushOutcome, QueuedMessage};
-pub use rooms::RoomSet;
+pub use rooms::{RoomSet, RoomStatus};
 pub use rtt::RttEstimator;
 pub use send::SendOptions;

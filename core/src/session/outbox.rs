@@ -142,16 +142,26 @@ impl Outbox {
 
     /// Removes and returns every message whose TTL has passed at `now`, in queue order.
     pub fn expire(&mut self, now: Instant) -> Vec<QueuedMessage> {
-        if self.expiring == 0 || !self.items.iter().any(|i| i.expires_at.is_some_and(|t| t <= now))
-        {
+        if self.expiring == 0 {
             return Vec::new();
         }
-        let (expired, kept): (VecDeque<_>, VecDeque<_>) =
-            self.items.drain(..).partition(|i| i.expires_at.is_some_and(|t| t <= now));
+        self.take_where(|i| i.expires_at.is_some_and(|t| t <= now))
+    }
+
+    /// Removes and returns every message `pick` chooses, in queue order; the rest keep their
+    /// order (messages waiting for a room to be joined stay while others go out).
+    pub fn take_where(
+        &mut self,
+        mut pick: impl FnMut(&QueuedMessage) -> bool,
+    ) -> Vec<QueuedMessage> {
+        if !self.items.iter().any(&mut pick) {
+            return Vec::new();
+        }
+        let (taken, kept): (VecDeque<_>, VecDeque<_>) = self.items.drain(..).partition(pick);
         self.items = kept;
         self.bytes = self.items.iter().map(|i| i.size).sum();
         self.expiring = self.items.iter().filter(|i| i.expires_at.is_some()).count();
-        expired.into()
+        taken.into()
     }
 
     /// The earliest TTL deadline, for the session's timer.
@@ -314,5 +324,22 @@ mod tests {
         o.push(item(3, 1));
         o.push_front_all(vec![item(1, 1), item(2, 1)]);
         assert_eq!(numbers(&mut o), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn take_where_keeps_the_order_of_both_parts_and_the_byte_count() {
+        let mut outbox = Outbox::new(10, 1_000, OverflowPolicy::DropOldest);
+        for n in 0..6 {
+            outbox.push(item(n, 10));
+        }
+        let even = |i: &QueuedMessage| i.message.data[0].as_u64().is_some_and(|n| n % 2 == 0);
+        let taken: Vec<_> =
+            outbox.take_where(even).into_iter().map(|i| i.message.data[0].clone()).collect();
+        assert_eq!(taken, [json!(0), json!(2), json!(4)]);
+        assert_eq!((outbox.len(), outbox.bytes()), (3, 30));
+        let rest: Vec<_> =
+            std::iter::from_fn(|| outbox.pop_front()).map(|i| i.message.data[0].clone()).collect();
+        assert_eq!(rest, [json!(1), json!(3), json!(5)]);
+        assert!(outbox.take_where(|_| true).is_empty());
     }
 }

@@ -10,6 +10,7 @@ use crate::model::{
     SendError,
 };
 use crate::protocol::ProtocolOutput;
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// How a send should be acknowledged and delivered.
@@ -48,8 +49,10 @@ impl SendOptions {
 }
 
 impl Session {
-    /// Sends a message now if connected, else queues it in the outbox. Returns the ack id when
-    /// an acknowledgement was requested; its answer comes as [`Event::AckSettled`].
+    /// Sends a message now if connected, else queues it in the outbox (as it does a message for
+    /// a room whose join is not confirmed yet, when the protocol binds messages to rooms).
+    /// Returns the ack id when an acknowledgement was requested; its answer comes as
+    /// [`Event::AckSettled`].
     pub fn send(
         &mut self,
         message: OutgoingMessage,
@@ -64,7 +67,17 @@ impl Session {
             return Err(SendError::TooLarge { size, limit: self.config.max_message_bytes });
         }
         self.protocol.check(&message)?;
-        if options.volatile && !matches!(self.phase, Phase::Ready { .. }) {
+        // Protocols that bind messages to rooms (Phoenix topics) only take messages for rooms
+        // the app joined, and hold them until the room's join is confirmed.
+        let room_ready = match self.protocol.room_of(&message) {
+            None => true,
+            Some(room) if self.rooms.contains(room) => self.rooms.is_joined(room),
+            Some(room) => {
+                return Err(SendError::Invalid(format!("join {room} before sending to it")))
+            }
+        };
+        let writable = room_ready && matches!(self.phase, Phase::Ready { .. });
+        if options.volatile && !writable {
             return Err(SendError::NotConnected);
         }
         let ack = match options.ack {
@@ -87,7 +100,7 @@ impl Session {
                 Some((now + timeout, reliable))
             }
         };
-        if matches!(self.phase, Phase::Ready { .. }) {
+        if writable {
             let id = ack.map(|(deadline, reliable)| {
                 self.register_message_ack(&message, deadline, reliable, true)
             });
@@ -154,40 +167,6 @@ impl Session {
         Ok(())
     }
 
-    /// Joins a room: remembered across reconnects and re-joined after each, in join order,
-    /// before the outbox flushes. Returns true when a join went out now (so a
-    /// [`Event::RoomJoined`] or [`Event::RoomJoinFailed`] will follow); false when the room was
-    /// already joined or the client is offline (it is joined on connect).
-    pub fn join(&mut self, room: &str, now: Instant) -> Result<bool, SendError> {
-        if !self.protocol.supports_rooms() {
-            return Err(SendError::Unsupported { protocol: self.protocol.name(), what: "rooms" });
-        }
-        self.pending_leaves.retain(|r| r != room);
-        if self.rooms.insert(room) && matches!(self.phase, Phase::Ready { .. }) {
-            self.send_join(room.to_owned(), now);
-            return Ok(true);
-        }
-        Ok(false)
-    }
-
-    /// Leaves a room (no longer re-joined).
-    pub fn leave(&mut self, room: &str, _now: Instant) -> Result<(), SendError> {
-        if !self.protocol.supports_rooms() {
-            return Err(SendError::Unsupported { protocol: self.protocol.name(), what: "rooms" });
-        }
-        if !self.rooms.remove(room) {
-            return Ok(());
-        }
-        if matches!(self.phase, Phase::Ready { .. }) {
-            let mut out = ProtocolOutput::default();
-            self.protocol.encode_leave(room, None, &mut out)?;
-            self.take_frames(out);
-        } else {
-            self.pending_leaves.push(room.to_owned());
-        }
-        Ok(())
-    }
-
     /// Empties the outbox; every message is reported dropped (`Cleared`).
     pub fn clear_outbox(&mut self) -> usize {
         let cleared = self.outbox.clear();
@@ -203,29 +182,13 @@ impl Session {
         self.outbox.len()
     }
 
-    pub(super) fn send_join(&mut self, room: String, now: Instant) {
-        let ack = self.protocol.supports_acks().then(|| {
-            self.acks.register(PendingAck {
-                deadline: Some(now + self.config.ack_timeout),
-                purpose: AckPurpose::Join(room.clone()),
-                in_flight: true,
-            })
-        });
-        let mut out = ProtocolOutput::default();
-        match self.protocol.encode_join(&room, ack, &mut out) {
-            Ok(()) => {
-                self.take_frames(out);
-                if ack.is_none() {
-                    self.events.push_back(Event::RoomJoined { room });
-                }
-            }
-            Err(e) => {
-                if let Some(id) = ack {
-                    self.acks.settle(id);
-                }
-                self.events.push_back(Event::RoomJoinFailed { room, reason: e.to_string() });
-            }
+    /// Writes a message that waited in the outbox (its acknowledgement, if any, is now in
+    /// flight).
+    pub(super) fn write_queued(&mut self, item: QueuedMessage, now: Instant) {
+        if let Some(id) = item.ack {
+            self.acks.mark_in_flight(id);
         }
+        self.write_message(&item.message, item.ack, now);
     }
 
     pub(super) fn register_message_ack(
@@ -314,30 +277,29 @@ impl Session {
         self.outbox.push_front_all(resend);
     }
 
-    pub(super) fn on_ack(&mut self, id: AckId, reply: AckReply) {
+    pub(super) fn on_ack(&mut self, id: AckId, reply: AckReply, now: Instant) {
         let Some(ack) = self.acks.settle(id) else { return };
         match ack.purpose {
             AckPurpose::Message { .. } => {
                 self.counters.acked += 1;
                 self.events.push_back(Event::AckSettled { id, result: Ok(reply) });
             }
-            AckPurpose::Join(room) => match join_refusal(&reply) {
-                None => self.events.push_back(Event::RoomJoined { room }),
-                Some(reason) => self.events.push_back(Event::RoomJoinFailed { room, reason }),
-            },
+            AckPurpose::Join(room) => self.on_join_answer(room, Ok(reply), now),
             AckPurpose::Leave(_) => {}
         }
     }
-}
 
-/// Reads a join acknowledgement: `{ok: false, error/message}` (the reference server's and seed
-/// 000's convention) is a refusal; anything else is success.
-fn join_refusal(reply: &AckReply) -> Option<String> {
-    let first = reply.data.first()?;
-    if first.get("ok").and_then(serde_json::Value::as_bool) == Some(false) {
-        let why =
-            first.get("message").or_else(|| first.get("error")).and_then(serde_json::Value::as_str);
-        return Some(why.unwrap_or("refused by the server").to_owned());
+    /// The server answered a message or a join with an error status.
+    pub(super) fn on_nack(&mut self, id: AckId, response: Value, now: Instant) {
+        let Some(ack) = self.acks.settle(id) else { return };
+        match ack.purpose {
+            AckPurpose::Message { .. } => {
+                self.counters.ack_failed += 1;
+                let result = Err(AckError::Refused(response));
+                self.events.push_back(Event::AckSettled { id, result });
+            }
+            AckPurpose::Join(room) => self.on_join_answer(room, Err(response), now),
+            AckPurpose::Leave(_) => {}
+        }
     }
-    None
 }

@@ -64,3 +64,30 @@ fn bad_values_name_their_field() {
     let bad_ns = SocketIoConfig { namespaces: vec!["admin".into()], ..SocketIoConfig::default() };
     assert_eq!(field_of(base().with_socket_io(bad_ns)), "socket_io.namespaces");
 }
+
+#[test]
+fn the_rejoin_backoff_is_checked_like_the_reconnect_backoff() {
+    use crate::config::BackoffPolicy;
+    let bad = |policy: BackoffPolicy| field_of(Config::new("ws://h").with_rejoin_backoff(policy));
+    let zero = Duration::ZERO;
+    assert_eq!(
+        bad(BackoffPolicy { min_delay: zero, ..BackoffPolicy::default() }),
+        "rejoin_backoff.min_delay"
+    );
+    assert_eq!(
+        bad(BackoffPolicy { max_delay: Duration::from_millis(1), ..BackoffPolicy::default() }),
+        "rejoin_backoff.max_delay"
+    );
+    assert_eq!(
+        bad(BackoffPolicy { factor: 0.5, ..BackoffPolicy::default() }),
+        "rejoin_backoff.factor"
+    );
+    assert_eq!(
+        bad(BackoffPolicy { max_attempts: Some(0), ..BackoffPolicy::default() }),
+        "rejoin_backoff.max_attempts"
+    );
+    assert_eq!(
+        bad(BackoffPolicy { max_delay: MAX_DURATION * 2, ..BackoffPolicy::default() }),
+        "rejoin_backoff.max_delay"
+    );
+}

@@ -1,0 +1,203 @@
+//! Connection state, reconnect backoff, failover and failures, on virtual time.
+
+use super::harness::*;
+
+#[test]
+fn connect_goes_idle_connecting_connected() {
+    let mut h = Harness::raw();
+    assert_eq!(h.session.state(), &ConnectionState::Idle);
+    h.connect_raw();
+    let states: Vec<&str> = h.states().iter().map(|s| s.name()).collect();
+    assert_eq!(states, vec!["connecting", "connected"]);
+}
+
+#[test]
+fn reconnect_waits_for_jittered_backoff() {
+    let mut h = Harness::new(raw_config().with_jitter(Jitter::Full));
+    h.connect_raw();
+    let mut waits = Vec::new();
+    h.cut();
+    for _ in 0..6 {
+        let wait = h.retry_at() - h.now;
+        waits.push(wait);
+        h.advance(wait - ms(1));
+        assert!(matches!(h.session.state(), ConnectionState::Reconnecting { .. }), "retried early");
+        h.advance(ms(1));
+        assert_eq!(h.session.state(), &ConnectionState::Connecting);
+        h.take_actions();
+        h.session.handle_transport_error(TransportError::Io("refused".into()), h.now);
+        h.drain();
+    }
+    for (attempt, wait) in waits.iter().enumerate() {
+        // Up to the nominal delay, and at least twice the minimum so even attempt 1 is spread.
+        let ceiling = (secs(1) * 2u32.pow(attempt as u32)).max(secs(2));
+        assert!(
+            *wait >= secs(1) && *wait <= ceiling.min(secs(30)),
+            "attempt {}: {wait:?}",
+            attempt + 1
+        );
+    }
+    assert!(waits.windows(2).any(|w| w[0] != w[1]), "jitter varies the waits: {waits:?}");
+}
+
+#[test]
+fn the_first_connect_is_retried_by_default() {
+    let mut h = Harness::raw();
+    h.session.connect(h.now);
+    h.take_actions();
+    h.session.handle_transport_error(TransportError::Io("refused".into()), h.now);
+    assert!(matches!(h.session.state(), ConnectionState::Reconnecting { attempt: 1, .. }));
+}
+
+#[test]
+fn a_failed_first_connect_fails_when_retry_is_off() {
+    let mut h = Harness::new(raw_config().with_retry_initial_connect(false));
+    h.session.connect(h.now);
+    h.take_actions();
+    h.session.handle_transport_error(TransportError::Io("refused".into()), h.now);
+    assert!(matches!(
+        h.session.state(),
+        ConnectionState::Failed { reason: FailureReason::InitialConnectFailed(_) }
+    ));
+    h.take_actions();
+    h.advance(secs(3600));
+    assert!(h.take_actions().is_empty(), "never retries by itself");
+}
+
+#[test]
+fn max_attempts_ends_in_failed() {
+    let mut h = Harness::new(raw_config().with_max_attempts(Some(3)));
+    h.connect_raw();
+    h.cut();
+    for _ in 0..3 {
+        let wait = h.retry_at() - h.now;
+        h.advance(wait);
+        h.take_actions();
+        h.session.handle_transport_error(TransportError::Io("refused".into()), h.now);
+    }
+    match h.session.state() {
+        ConnectionState::Failed {
+            reason: FailureReason::AttemptsExhausted { attempts, last_error },
+        } => {
+            assert_eq!(*attempts, 3);
+            assert!(last_error.contains("refused"), "{last_error}");
+        }
+        other => panic!("{other:?}"),
+    }
+    h.take_actions();
+    h.advance(secs(3600));
+    assert!(h.take_actions().is_empty());
+}
+
+#[test]
+fn backoff_resets_after_a_stable_connection() {
+    let mut h = Harness::new(raw_config().with_jitter(Jitter::None));
+    h.connect_raw();
+    // Three quick drops grow the delay.
+    for expected in [1, 2, 4] {
+        h.cut();
+        assert_eq!(h.retry_at() - h.now, secs(expected));
+        h.advance(secs(expected));
+        h.open_transport();
+    }
+    // Stable for longer than backoff_reset_after (5 s): back to the minimum.
+    h.advance(secs(6));
+    h.cut();
+    assert_eq!(h.retry_at() - h.now, secs(1));
+}
+
+#[test]
+fn disconnect_never_reconnects() {
+    let mut h = Harness::raw();
+    h.connect_raw();
+    h.take_events();
+    h.session.disconnect(h.now);
+    assert_eq!(h.session.state(), &ConnectionState::Closed);
+    let events = h.take_events();
+    assert!(events.contains(&Event::Disconnected {
+        reason: DisconnectReason::ClientRequested,
+        will_reconnect: false
+    }));
+    assert!(h.take_actions().contains(&Action::CloseTransport));
+    h.session.handle_transport_closed(h.now);
+    h.advance(secs(3600));
+    assert!(h.take_actions().is_empty());
+    assert_eq!(h.session.state(), &ConnectionState::Closed);
+    assert_eq!(h.session.send(text(1), SendOptions::default(), h.now), Err(SendError::Closed));
+}
+
+#[test]
+fn auth_rejection_fails_without_retrying() {
+    let mut h = Harness::socket_io();
+    h.session.connect(h.now);
+    h.open_transport();
+    h.frame_in(OPEN);
+    h.frame_in(r#"44{"message":"unauthorized"}"#);
+    assert_eq!(
+        h.session.state(),
+        &ConnectionState::Failed { reason: FailureReason::AuthRejected("unauthorized".into()) }
+    );
+    h.take_actions();
+    h.advance(secs(24 * 3600));
+    assert!(h.take_actions().is_empty(), "no retry storm");
+}
+
+#[test]
+fn token_provider_refusal_fails_and_unavailability_retries() {
+    let mut h = Harness::raw();
+    h.session.connect(h.now);
+    h.take_actions();
+    h.session.handle_token_error(TokenError::Unavailable("refresh endpoint down".into()), h.now);
+    assert!(matches!(h.session.state(), ConnectionState::Reconnecting { .. }));
+    let wait = h.retry_at() - h.now;
+    h.advance(wait);
+    h.take_actions();
+    h.session.handle_token_error(TokenError::Unauthorized("signed out".into()), h.now);
+    assert!(matches!(
+        h.session.state(),
+        ConnectionState::Failed { reason: FailureReason::AuthRejected(_) }
+    ));
+}
+
+#[test]
+fn server_side_disconnect_closes_without_reconnecting() {
+    let mut h = Harness::socket_io();
+    h.connect_socket_io();
+    h.frame_in("41");
+    assert_eq!(h.session.state(), &ConnectionState::Closed);
+    h.take_actions();
+    h.advance(secs(600));
+    assert!(h.take_actions().is_empty());
+}
+
+#[test]
+fn a_connect_that_never_completes_times_out_and_retries() {
+    let mut h = Harness::raw();
+    h.session.connect(h.now);
+    h.take_actions();
+    h.advance(secs(10));
+    assert!(matches!(h.session.state(), ConnectionState::Reconnecting { attempt: 1, .. }));
+    assert!(h.take_actions().contains(&Action::CloseTransport), "the stuck open is abandoned");
+}
+
+#[test]
+fn failover_moves_to_the_next_url_after_repeated_failures() {
+    let mut h =
+        Harness::new(raw_config().with_fallback_url("ws://backup.test").with_failover_after(2));
+    h.session.connect(h.now);
+    let mut hosts = Vec::new();
+    for _ in 0..5 {
+        for a in h.take_actions() {
+            if let Action::OpenTransport { url } = a {
+                hosts.push(url.host_str().unwrap_or("").to_owned());
+            }
+        }
+        h.session.handle_transport_error(TransportError::Io("refused".into()), h.now);
+        let wait = h.retry_at() - h.now;
+        h.advance(wait);
+    }
+    assert_eq!(
+        hosts,
+        vec!["server.test", "server.test", "backup.test", "backup.test", "server.test"]
+    );
+}
