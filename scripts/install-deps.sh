@@ -5,14 +5,16 @@
 #     their own redis-server on free loopback ports, so the package's own service is kept
 #     stopped and disabled), debootstrap (for scripts/swift-toolchain.sh) and python3 when
 #     missing (swift/generate.sh patches the generated reader with it).
-#   - npm dependencies of the Socket.IO test server (tests/servers/node), via `npm ci`, when
-#     node_modules is missing or older than package-lock.json.
+#   - npm dependencies of the Node test servers, the Socket.IO one (tests/servers/node) and the
+#     Phoenix Channels one (tests/servers/phoenix), via `npm ci`, each when its node_modules is
+#     missing or older than its package-lock.json.
 #
 # Idempotent, quiet on success, and fast when everything is already present.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NODE_DIR="$REPO/tests/servers/node"
+PHOENIX_DIR="$REPO/tests/servers/phoenix"
 LOG="$(mktemp)"
 trap 'rm -f "$LOG"' EXIT
 
@@ -88,9 +90,14 @@ if installed redis-server; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-# npm dependencies of the Socket.IO test server
-stamp="$NODE_DIR/node_modules/.package-lock.json"   # written by npm ci / npm install
-if [ ! -f "$stamp" ] || [ "$NODE_DIR/package-lock.json" -nt "$stamp" ]; then
-    (cd "$NODE_DIR" && quiet npm ci --no-audit --no-fund --loglevel=error)
-    touch "$stamp"
-fi
+# npm dependencies of the Node test servers (Socket.IO, Phoenix Channels)
+npm_ci_if_stale() {
+    local dir="$1"
+    local stamp="$dir/node_modules/.package-lock.json"   # written by npm ci / npm install
+    if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
+        (cd "$dir" && quiet npm ci --no-audit --no-fund --loglevel=error)
+        touch "$stamp"
+    fi
+}
+npm_ci_if_stale "$NODE_DIR"
+npm_ci_if_stale "$PHOENIX_DIR"
