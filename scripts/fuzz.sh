@@ -18,7 +18,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FUZZ="$REPO/fuzz"
-ALL_TARGETS=(engineio_decode socketio_decode session)
+ALL_TARGETS=(engineio_decode socketio_decode phoenix session)
 
 mode=runs
 runs=10000000

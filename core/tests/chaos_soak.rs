@@ -1,199 +1,44 @@
-//! The chaos soak: 10 clients, each through its own fault proxy, to the official Node
-//! Socket.IO server (tests/servers/node/server.js, connection state recovery on), while a
-//! seeded RNG cuts, resets, blackholes, slows and refuses their links and restarts the server.
-//! Every client sends numbered messages at-least-once (`send_reliable`, `messageId`) to a room
-//! all of them joined; the server relays them (`broadcast`); every client checks what it gets.
+//! The chaos soak against the official Node Socket.IO server (tests/servers/node/server.js,
+//! connection state recovery on): 10 clients through fault proxies, random faults and server
+//! restarts, every message sent at-least-once (`send_reliable`, `messageId`) to a room and
+//! relayed by the server (`broadcast`). What is checked is in `soak/harness.rs`.
 //!
 //! Duration: `TETHER_SOAK_SECONDS` (default 60); seed: `TETHER_SOAK_SEED` (printed). The long
 //! run is `scripts/soak.sh --minutes 10`.
-//!
-//! # What is guaranteed, and so checked
-//!
-//! - **Senders, at-least-once:** every message is acknowledged (no failure, no drop); the
-//!   server received every one at least once.
-//! - **Order of first copies at the server:** a connection carries a sender's messages in send
-//!   order, and after a reconnect the unacknowledged ones go out again, oldest first, before
-//!   anything newer. So per sender, the *first* copy of each message reaches the server in
-//!   send order (0, 1, 2, ... with no gaps), with any number of pipelined messages (here a
-//!   window of 4) and whatever the faults. Checked on the server's own reports.
-//! - **Receivers, at most once to the app:** re-sends reach the server (and so every
-//!   receiver) again; the de-duplication window drops them: no message is ever delivered twice.
-//! - **Receivers, order per sender:** a receiver gets the server's relays in the server's order,
-//!   so the first deliveries from one sender are in send order. The one exception is inherent
-//!   to re-sending through a relay: a receiver that missed the first copy of message n (it was
-//!   away) and is back when a *re-sent* copy of n is relayed after n+1, gets n after n+1. So
-//!   every out-of-order delivery must be of a message the server relayed more than once; that
-//!   is checked.
-//! - **Receivers, completeness:** a receiver that is away misses what was relayed meanwhile
-//!   (unless the server recovers its session and replays it). What must always hold: once the
-//!   network is calm and everyone is back in the room, every message sent from then on reaches
-//!   every receiver exactly once. Checked at a checkpoint after every fault episode.
-//! - **Rooms:** after every episode, once all are connected, a broadcast from the server to the
-//!   room reaches all 10 clients (the room was re-joined, or kept by a recovered session).
-//! - **Stats:** `messages_sent == acked + ack_failed + queued + in_flight + dropped` for each
-//!   client at every checkpoint (every send here asks for an ack), and at the end everything
-//!   is acked.
-//! - **Memory:** the process's VmRSS, sampled at each checkpoint after a warm-up (a quarter of
-//!   the run, at least 30 s: the de-duplication windows, 1,024 ids per client by default, are
-//!   full after about 20 s at this rate), stays within 10% of the first sample after it.
 
+#[path = "soak/harness.rs"]
+mod harness;
 #[path = "support/soak_node.rs"]
 mod soak_node;
 mod support;
 
-use serde_json::json;
-use soak_node::SoakNode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use harness::{ms, Fault, Flavor};
+use serde_json::{json, Value};
+use soak_node::ServerKind;
 use std::time::Duration;
-use support::fault_proxy::{FaultProxy, Mode};
-use support::memory::RssSamples;
-use support::wait;
-use tether_core::{Client, Config, Event, OutgoingMessage, SendOptions};
-use tokio::sync::Semaphore;
-use tokio::time::Instant;
+use support::fault_proxy::FaultProxy;
+use support::node_server::SOCKET_IO_SERVER;
+use tether_core::{Config, IncomingMessage, OutgoingMessage};
 
-const CLIENTS: usize = 10;
 const ROOM: &str = "soak";
-/// Messages a sender may have unacknowledged at once.
-const WINDOW: usize = 4;
-/// Time between two sends of one sender (5 per second each, 50 in all, 500 deliveries).
-const PACE: Duration = Duration::from_millis(200);
-/// Messages per sender that must reach everyone at each calm checkpoint.
-const CALM_MESSAGES: u64 = 3;
 
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// One sender's side: what it sent and what came back.
-#[derive(Default)]
-struct Sent {
-    /// Messages handed to `send_with` and accepted.
-    count: u64,
-    acked: Vec<bool>,
-    /// Every seq below this one is acknowledged.
-    acked_below: u64,
-    failures: Vec<String>,
-}
-
-impl Sent {
-    fn ack(&mut self, seq: u64) {
-        let seq = seq as usize;
-        if self.acked.len() <= seq {
-            self.acked.resize(seq + 1, false);
-        }
-        self.acked[seq] = true;
-        while self.acked.get(self.acked_below as usize) == Some(&true) {
-            self.acked_below += 1;
-        }
-    }
-}
-
-/// One receiver's view.
-#[derive(Default)]
-struct Seen {
-    /// `delivered[sender]`: one bit per seq (compact: the soak measures its own memory).
-    delivered: Vec<Vec<u64>>,
-    /// Highest seq delivered per sender.
-    highest: Vec<Option<u64>>,
-    deliveries: u64,
-    duplicates: Vec<String>,
-    /// Out-of-order deliveries (sender, seq), each to be explained by a re-sent copy.
-    late: Vec<(usize, u64)>,
-    probes: std::collections::HashSet<u64>,
-    connected: bool,
-    /// In the room on this connection: joined, or recovered (the server kept the room).
-    in_room: bool,
-    connects: u64,
-    recovered: u64,
-}
-
-impl Seen {
-    fn new() -> Self {
-        Self {
-            delivered: vec![Vec::new(); CLIENTS],
-            highest: vec![None; CLIENTS],
-            ..Self::default()
-        }
-    }
-
-    fn has(&self, sender: usize, seq: u64) -> bool {
-        self.delivered[sender].get((seq / 64) as usize).is_some_and(|w| (w >> (seq % 64)) & 1 == 1)
-    }
-
-    /// Marks `seq` of `sender` delivered; false if it already was.
-    fn mark(&mut self, sender: usize, seq: u64) -> bool {
-        let words = &mut self.delivered[sender];
-        let word = (seq / 64) as usize;
-        if words.len() <= word {
-            words.resize(word + 1, 0);
-        }
-        let bit = 1u64 << (seq % 64);
-        let fresh = words[word] & bit == 0;
-        words[word] |= bit;
-        fresh
-    }
-
-    fn on_event(&mut self, event: Event) {
-        match event {
-            Event::Message(m) if m.event == "chat" => {
-                let data = m.payload().cloned().unwrap_or_default();
-                let (Some(from), Some(seq)) = (data["from"].as_u64(), data["seq"].as_u64()) else {
-                    self.duplicates.push(format!("malformed chat message {data}"));
-                    return;
-                };
-                let from = from as usize;
-                if from >= CLIENTS {
-                    self.duplicates.push(format!("chat message from unknown sender {from}"));
-                    return;
-                }
-                if !self.mark(from, seq) {
-                    self.duplicates.push(format!("{from}-{seq} delivered twice"));
-                    return;
-                }
-                self.deliveries += 1;
-                match self.highest[from] {
-                    Some(top) if seq < top => self.late.push((from, seq)),
-                    _ => self.highest[from] = Some(seq),
-                }
-            }
-            Event::Message(m) if m.event == "probe" => {
-                if let Some(k) = m.payload().and_then(|p| p["probe"].as_u64()) {
-                    self.probes.insert(k);
-                }
-            }
-            Event::Connected { recovered } => {
-                self.connected = true;
-                self.in_room = recovered;
-                self.connects += 1;
-                self.recovered += u64::from(recovered);
-            }
-            Event::RoomJoined { room } if room == ROOM => self.in_room = true,
-            Event::Disconnected { .. } => {
-                self.connected = false;
-                self.in_room = false;
-            }
-            _ => {}
-        }
-    }
-
-    /// Messages of `sender` below `upto` never delivered here.
-    fn missed(&self, sender: usize, upto: u64) -> u64 {
-        (0..upto).filter(|s| !self.has(sender, *s)).count() as u64
-    }
-}
-
-struct Peer {
-    client: Client,
-    proxy: FaultProxy,
-    sent: Arc<Mutex<Sent>>,
-    seen: Arc<Mutex<Seen>>,
-}
+static SOCKET_IO: Flavor = Flavor {
+    name: "socket.io",
+    server: ServerKind {
+        script: SOCKET_IO_SERVER,
+        connection_report: "connection",
+        chat_of: relayed_at_server,
+    },
+    server_args: &["--recovery-ms", "5000", "--ping-interval", "1000", "--ping-timeout", "2000"],
+    room: ROOM,
+    join_payload: no_join_payload,
+    config,
+    chat,
+    chat_of,
+    probe_command,
+    probe_of,
+    pick_fault,
+};
 
 fn config(proxy: &FaultProxy, seed: u64) -> Config {
     Config::new(format!("http://{}", proxy.addr()))
@@ -201,6 +46,10 @@ fn config(proxy: &FaultProxy, seed: u64) -> Config {
         .with_connect_timeout(Duration::from_secs(3))
         .with_heartbeat(Duration::from_secs(1), Duration::from_secs(3))
         .with_rng_seed(seed)
+}
+
+fn no_join_payload() -> Option<Value> {
+    None
 }
 
 fn chat(from: usize, seq: u64) -> OutgoingMessage {
@@ -211,332 +60,36 @@ fn chat(from: usize, seq: u64) -> OutgoingMessage {
     )
 }
 
-/// Sends numbered messages at-least-once, `WINDOW` at a time, until `stop`.
-async fn send_numbered(client: Client, me: usize, sent: Arc<Mutex<Sent>>, stop: Arc<AtomicBool>) {
-    let window = Arc::new(Semaphore::new(WINDOW));
-    let mut seq = 0u64;
-    while !stop.load(Ordering::SeqCst) {
-        let Ok(permit) = window.clone().acquire_owned().await else { break };
-        let options = SendOptions::at_least_once(Some(Duration::from_secs(120)));
-        match client.send_with(chat(me, seq), options).await {
-            Ok(pending) => {
-                lock(&sent).count = seq + 1;
-                let sent = sent.clone();
-                tokio::spawn(async move {
-                    match pending.wait().await {
-                        Ok(_) => lock(&sent).ack(seq),
-                        Err(e) => lock(&sent).failures.push(format!("{me}-{seq}: {e}")),
-                    }
-                    drop(permit);
-                });
-                seq += 1;
-            }
-            Err(e) => lock(&sent).failures.push(format!("{me}-{seq} refused: {e}")),
-        }
-        tokio::time::sleep(PACE).await;
-    }
+fn chat_of(message: &IncomingMessage) -> Option<&Value> {
+    (message.event == "chat").then(|| message.payload()).flatten()
 }
 
-/// The faults an episode can bring.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Fault {
-    Cut,
-    Reset,
-    Blackhole,
-    LatencySpike,
-    Refuse,
-    ServerRestart,
-    /// A latency spike ended by a cut: acknowledgements still on their way are lost, so the
-    /// at-least-once re-sends reach the server a second time (and the receivers' dedup).
-    SlowThenCut,
+/// The server's `received` report of a sender's `broadcast` request.
+fn relayed_at_server(report: &Value) -> Option<&Value> {
+    (report["name"] == "broadcast").then(|| &report["args"][0]["data"])
 }
 
-struct Soak {
-    server: Option<SoakNode>,
-    peers: Vec<Peer>,
-    probes: u64,
-    checkpoints: u64,
-    rss: RssSamples,
-    started: Instant,
-    warm_up: Duration,
+fn probe_command(probe: u64) -> Value {
+    json!({"cmd": "emit", "room": ROOM, "event": "probe", "data": {"probe": probe}})
 }
 
-impl Soak {
-    fn server(&mut self) -> &mut SoakNode {
-        self.server.as_mut().unwrap_or_else(|| panic!("no server"))
-    }
+fn probe_of(message: &IncomingMessage) -> Option<u64> {
+    (message.event == "probe").then(|| message.payload()?["probe"].as_u64()).flatten()
+}
 
-    /// Heals every link, then checks rooms, calm delivery, stats and memory.
-    async fn checkpoint(&mut self) {
-        for peer in &self.peers {
-            peer.proxy.set_mode(Mode::Pass);
-        }
-        let seen: Vec<_> = self.peers.iter().map(|p| p.seen.clone()).collect();
-        wait::until("every client connected and in the room", || {
-            seen.iter().all(|s| {
-                let s = lock(s);
-                s.connected && s.in_room
-            })
-        })
-        .await;
-
-        // Rooms: a broadcast from the server reaches everyone.
-        self.probes += 1;
-        let probe = self.probes;
-        self.server()
-            .command(
-                json!({"cmd": "emit", "room": ROOM, "event": "probe", "data": {"probe": probe}}),
-            )
-            .await;
-        wait::until(&format!("probe {probe} at every client"), || {
-            seen.iter().all(|s| lock(s).probes.contains(&probe))
-        })
-        .await;
-
-        // Calm: the next messages of every sender reach every receiver.
-        let from: Vec<u64> = self.peers.iter().map(|p| lock(&p.sent).count).collect();
-        let sent: Vec<_> = self.peers.iter().map(|p| p.sent.clone()).collect();
-        wait::until("calm messages acknowledged", || {
-            sent.iter().zip(&from).all(|(s, f)| lock(s).acked_below >= f + CALM_MESSAGES)
-        })
-        .await;
-        wait::until("calm messages delivered to everyone", || {
-            seen.iter().all(|s| {
-                let s = lock(s);
-                from.iter()
-                    .enumerate()
-                    .all(|(sender, f)| (*f..f + CALM_MESSAGES).all(|seq| s.has(sender, seq)))
-            })
-        })
-        .await;
-
-        // Stats add up, for every client.
-        for (i, peer) in self.peers.iter().enumerate() {
-            let s = peer.client.stats().await.unwrap_or_else(|e| panic!("{e}"));
-            let places = s.acked + s.ack_failed + s.queued as u64 + s.in_flight as u64 + s.dropped;
-            assert_eq!(s.messages_sent, places, "client {i}: stats do not add up: {s:?}");
-        }
-
-        self.checkpoints += 1;
-        let at = self.started.elapsed();
-        if at >= self.warm_up {
-            self.rss.sample(at.as_secs_f64());
-        }
-    }
-
-    /// Picks the clients an episode hits: each with probability 0.4, at least one.
-    fn targets(rng: &mut fastrand::Rng) -> Vec<usize> {
-        let mut hit: Vec<usize> = (0..CLIENTS).filter(|_| rng.f32() < 0.4).collect();
-        if hit.is_empty() {
-            hit.push(rng.usize(0..CLIENTS));
-        }
-        hit
-    }
-
-    async fn episode(&mut self, fault: Fault, rng: &mut fastrand::Rng) {
-        let hit = Self::targets(rng);
-        match fault {
-            Fault::Cut => hit.iter().for_each(|&i| self.peers[i].proxy.cut()),
-            Fault::Reset => hit.iter().for_each(|&i| self.peers[i].proxy.reset()),
-            Fault::Blackhole => {
-                hit.iter().for_each(|&i| self.peers[i].proxy.set_mode(Mode::Blackhole));
-                tokio::time::sleep(ms(rng.u64(500..5000))).await;
-                // A dead path does not come back to life with a hole in its byte stream: the
-                // connections that went through it are gone (those the client has not given up
-                // on yet end here).
-                hit.iter().for_each(|&i| {
-                    self.peers[i].proxy.set_mode(Mode::Pass);
-                    self.peers[i].proxy.cut();
-                });
-            }
-            Fault::LatencySpike => {
-                // Below the heartbeat and ping timeouts: the connections must survive it.
-                let delay = ms(rng.u64(50..800));
-                hit.iter().for_each(|&i| self.peers[i].proxy.set_mode(Mode::Latency(delay)));
-                tokio::time::sleep(ms(rng.u64(1000..4000))).await;
-            }
-            Fault::Refuse => {
-                hit.iter().for_each(|&i| {
-                    self.peers[i].proxy.set_mode(Mode::Refuse);
-                    self.peers[i].proxy.cut();
-                });
-                tokio::time::sleep(ms(rng.u64(500..3000))).await;
-            }
-            Fault::SlowThenCut => {
-                let delay = ms(rng.u64(100..600));
-                hit.iter().for_each(|&i| self.peers[i].proxy.set_mode(Mode::Latency(delay)));
-                tokio::time::sleep(ms(rng.u64(500..2000))).await;
-                hit.iter().for_each(|&i| {
-                    self.peers[i].proxy.set_mode(Mode::Pass);
-                    self.peers[i].proxy.cut();
-                });
-            }
-            Fault::ServerRestart => {
-                let server = self.server.take().unwrap_or_else(|| panic!("no server"));
-                self.server = Some(server.restart().await);
-            }
-        }
-        // Let the clients run on the faulty (or healed) network for a moment before checking.
-        tokio::time::sleep(ms(rng.u64(100..1500))).await;
+fn pick_fault(rng: &mut fastrand::Rng) -> Fault {
+    match rng.u8(0..20) {
+        0..=3 => Fault::Cut,
+        4..=5 => Fault::Reset,
+        6..=8 => Fault::Blackhole,
+        9..=11 => Fault::LatencySpike,
+        12..=14 => Fault::SlowThenCut,
+        15..=17 => Fault::Refuse,
+        _ => Fault::ServerRestart,
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_clients_keep_their_guarantees_through_random_faults_and_restarts() {
-    let seconds: u64 =
-        std::env::var("TETHER_SOAK_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
-    let seed: u64 =
-        std::env::var("TETHER_SOAK_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20_261_122);
-    eprintln!("chaos soak: {seconds} s, TETHER_SOAK_SEED={seed}");
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let server = SoakNode::start(&[
-        "--recovery-ms",
-        "5000",
-        "--ping-interval",
-        "1000",
-        "--ping-timeout",
-        "2000",
-    ])
-    .await;
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut peers = Vec::new();
-    let mut senders = Vec::new();
-    for i in 0..CLIENTS {
-        let proxy = FaultProxy::start(server.addr()).await.unwrap_or_else(|e| panic!("{e}"));
-        let client = Client::new(config(&proxy, seed + i as u64)).unwrap_or_else(|e| panic!("{e}"));
-        let seen = Arc::new(Mutex::new(Seen::new()));
-        let mut events = client.events();
-        let sink = seen.clone();
-        tokio::spawn(async move {
-            while let Some(e) = events.recv().await {
-                lock(&sink).on_event(e);
-            }
-        });
-        client.connect().await.unwrap_or_else(|e| panic!("{e}"));
-        client.join(ROOM).await.unwrap_or_else(|e| panic!("{e}"));
-        peers.push(Peer { client, proxy, sent: Arc::new(Mutex::new(Sent::default())), seen });
-    }
-    for (i, peer) in peers.iter().enumerate() {
-        let task = send_numbered(peer.client.clone(), i, peer.sent.clone(), stop.clone());
-        senders.push(tokio::spawn(task));
-    }
-
-    let duration = Duration::from_secs(seconds);
-    let mut soak = Soak {
-        server: Some(server),
-        peers,
-        probes: 0,
-        checkpoints: 0,
-        rss: RssSamples::default(),
-        started: Instant::now(),
-        warm_up: (duration / 4).max(Duration::from_secs(30)),
-    };
-    let mut episodes: std::collections::BTreeMap<String, u64> = Default::default();
-    soak.checkpoint().await;
-    while soak.started.elapsed() < duration {
-        let fault = match rng.u8(0..20) {
-            0..=3 => Fault::Cut,
-            4..=5 => Fault::Reset,
-            6..=8 => Fault::Blackhole,
-            9..=11 => Fault::LatencySpike,
-            12..=14 => Fault::SlowThenCut,
-            15..=17 => Fault::Refuse,
-            _ => Fault::ServerRestart,
-        };
-        *episodes.entry(format!("{fault:?}")).or_default() += 1;
-        soak.episode(fault, &mut rng).await;
-        soak.checkpoint().await;
-    }
-
-    // Wind down: stop sending, let everything in flight be acknowledged.
-    stop.store(true, Ordering::SeqCst);
-    for task in senders {
-        task.await.unwrap_or_else(|e| panic!("{e}"));
-    }
-    let sent: Vec<_> = soak.peers.iter().map(|p| p.sent.clone()).collect();
-    wait::until("every message acknowledged", || {
-        sent.iter().all(|s| {
-            let s = lock(s);
-            s.acked_below == s.count || !s.failures.is_empty()
-        })
-    })
-    .await;
-
-    // Senders: all accepted, all acknowledged, and the stats say the same.
-    let mut total_sent = 0;
-    let mut suppressed = 0;
-    for (i, peer) in soak.peers.iter().enumerate() {
-        let count = {
-            let s = lock(&peer.sent);
-            assert!(s.failures.is_empty(), "client {i}: {:?}", s.failures);
-            s.count
-        };
-        total_sent += count;
-        let stats = peer.client.stats().await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            (stats.messages_sent, stats.acked, stats.ack_failed, stats.dropped),
-            (count, count, 0, 0),
-            "client {i}: {stats:?}"
-        );
-        assert_eq!((stats.queued, stats.in_flight), (0, 0), "client {i}: {stats:?}");
-        suppressed += stats.duplicates;
-    }
-
-    // The server: every message at least once, first copies in send order.
-    let counts: Vec<u64> = sent.iter().map(|s| lock(s).count).collect();
-    let (relayed_twice, server_connections, server_recovered) = {
-        let server = soak.server();
-        let ledger = server.ledger();
-        assert!(ledger.order_violations.is_empty(), "{:?}", ledger.order_violations);
-        for (sender, count) in counts.iter().enumerate() {
-            assert_eq!(ledger.distinct.get(sender).copied(), Some(*count), "sender {sender}");
-        }
-        let twice: u64 = ledger.receipts.iter().flatten().filter(|c| **c > 1).count() as u64;
-        (twice, ledger.connections, ledger.recovered)
-    };
-
-    // Receivers: never twice, late only for re-sent copies.
-    let mut late = 0;
-    let mut missed = 0;
-    let mut deliveries = 0;
-    let mut connects = 0;
-    let mut recovered = 0;
-    for (r, peer) in soak.peers.iter().enumerate() {
-        let seen = lock(&peer.seen);
-        assert!(seen.duplicates.is_empty(), "client {r}: {:?}", seen.duplicates);
-        let ledger = soak.server.as_ref().map(|s| s.ledger());
-        for (sender, seq) in &seen.late {
-            let copies = ledger.as_ref().map_or(0, |l| l.copies(*sender, *seq));
-            assert!(
-                copies >= 2,
-                "client {r} got {sender}-{seq} out of order, but the server relayed it once"
-            );
-        }
-        late += seen.late.len();
-        missed += counts.iter().enumerate().map(|(s, c)| seen.missed(s, *c)).sum::<u64>();
-        deliveries += seen.deliveries;
-        connects += seen.connects;
-        recovered += seen.recovered;
-    }
-
-    // Memory: flat after the warm-up.
-    let (rss_bounds, rss_by_second) = soak.rss.summary();
-    eprintln!(
-        "{}",
-        json!({
-            "soak_seconds": seconds, "seed": seed, "episodes": episodes,
-            "checkpoints": soak.checkpoints, "messages_sent": total_sent,
-            "deliveries": deliveries, "duplicates_suppressed": suppressed,
-            "relayed_more_than_once": relayed_twice, "late_deliveries": late,
-            "missed_while_away": missed, "client_connects": connects,
-            "recovered_connects": recovered, "server_connections": server_connections,
-            "server_recovered": server_recovered,
-            "rss_after_warm_up_bytes": rss_bounds,
-            "rss_mib_by_second": rss_by_second,
-        })
-    );
-    soak.rss.assert_flat(0.10);
-    if let Some(server) = soak.server.take() {
-        server.stop().await;
-    }
+    harness::run(&SOCKET_IO).await;
 }

@@ -4,7 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tether_core::protocol::socketio::engineio::{decode_engine_packet, encode_engine_packet, EnginePacket};
+use tether_core::protocol::socketio::engineio::{
+    decode_engine_packet, encode_engine_packet, EnginePacket,
+};
 
 fuzz_target!(|data: &[u8]| {
     // Lossy, so invalid UTF-8 still reaches the decoder (as U+FFFD) instead of being skipped.

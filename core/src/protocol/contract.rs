@@ -210,6 +210,13 @@ pub trait Protocol: Send + fmt::Debug {
         None
     }
 
+    /// The id by which receive-side de-duplication recognises `message`: by default the first
+    /// argument's string field `field`. Protocols that wrap the app's payload look inside the
+    /// wrapper (Supabase broadcasts: `{type, event, payload}`).
+    fn dedup_id<'m>(&self, message: &'m IncomingMessage, field: &str) -> Option<&'m str> {
+        message.string_field(field)
+    }
+
     /// A fresh token arrived while connected (the app asked the client to refresh it).
     /// Protocols that carry the token per room (Supabase's `access_token`) send it on and use it
     /// for later rejoins. The default does nothing: the token is used on the next connect.

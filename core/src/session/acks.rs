@@ -31,6 +31,9 @@ pub struct PendingAck {
     pub purpose: AckPurpose,
     /// True once the message went to the socket (false while it waits in the outbox).
     pub in_flight: bool,
+    /// The room the message or join belongs to, for protocols that bind messages to rooms
+    /// (Phoenix topics): if the server loses the room, its answer will never come.
+    pub room: Option<String>,
 }
 
 /// The table of outstanding acknowledgements.
@@ -127,9 +130,25 @@ impl PendingAcks {
     /// returned in `resend` to be queued again, oldest first). Joins and leaves are settled here
     /// too: the engine re-joins rooms itself after reconnecting.
     pub fn connection_lost(&mut self) -> ConnectionLoss {
+        self.lost_where(|_| true)
+    }
+
+    /// The server lost `room` (Phoenix's `phx_error`) while the connection stays: what was in
+    /// flight for it will never be answered. Returned like [`PendingAcks::connection_lost`]:
+    /// at-least-once messages to queue again (they go out once the room is joined again), the
+    /// rest failed (the room's join included: the engine joins it again itself).
+    pub fn room_lost(&mut self, room: &str) -> ConnectionLoss {
+        self.lost_where(|ack| ack.room.as_deref() == Some(room))
+    }
+
+    fn lost_where(&mut self, lost: impl Fn(&PendingAck) -> bool) -> ConnectionLoss {
         let mut loss = ConnectionLoss::default();
-        let in_flight: Vec<AckId> =
-            self.pending.iter().filter(|(_, a)| a.in_flight).map(|(id, _)| *id).collect();
+        let in_flight: Vec<AckId> = self
+            .pending
+            .iter()
+            .filter(|(_, a)| a.in_flight && lost(a))
+            .map(|(id, _)| *id)
+            .collect();
         for id in in_flight {
             let Some(ack) = self.pending.get_mut(&id) else { continue };
             match &ack.purpose {
@@ -171,6 +190,7 @@ mod tests {
 
     fn message_ack(deadline: Option<Instant>, resend: bool) -> PendingAck {
         PendingAck {
+            room: None,
             deadline,
             purpose: AckPurpose::Message {
                 resend: resend.then(|| OutgoingMessage::new("m", json!(1))),

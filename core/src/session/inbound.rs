@@ -58,6 +58,7 @@ impl Session {
             ProtocolEvent::HeartbeatAck { sequence } => self.on_pong(&sequence.to_be_bytes(), now),
             ProtocolEvent::RoomFailed { room, reason } => {
                 if self.rooms.contains(&room) {
+                    self.fail_room_acks(&room);
                     self.schedule_rejoin(&room, now);
                     self.events.push_back(Event::RoomError { room, reason });
                 }
@@ -146,12 +147,10 @@ impl Session {
             );
             return;
         }
-        if let (Some(window), Some(field)) =
-            (self.dedup.as_mut(), self.config.dedup_field.as_deref())
-        {
-            if let Some(id) = message.string_field(field) {
+        if let Some(field) = self.config.dedup_field.as_deref() {
+            if let Some(id) = self.protocol.dedup_id(&message, field) {
                 let key = format!("{}\u{0}{}\u{0}{}", message.namespace, message.event, id);
-                if !window.first_sighting(&key) {
+                if self.dedup.as_mut().is_some_and(|window| !window.first_sighting(&key)) {
                     self.counters.duplicates += 1;
                     return;
                 }

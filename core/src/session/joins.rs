@@ -72,6 +72,7 @@ impl Session {
                 deadline: Some(now + self.config.ack_timeout),
                 purpose: AckPurpose::Join(room.clone()),
                 in_flight: true,
+                room: Some(room.clone()),
             })
         });
         self.rooms.set_status(&room, RoomStatus::Joining);

@@ -1,7 +1,7 @@
 //! Sending: messages (sent now, or queued in the outbox), acknowledgements both ways, and room
 //! joins and leaves.
 
-use super::acks::{AckPurpose, PendingAck};
+use super::acks::{AckPurpose, ConnectionLoss, PendingAck};
 use super::machine::{Phase, Session};
 use super::outbox::{PushOutcome, QueuedMessage};
 use crate::config::{OverflowPolicy, MAX_DURATION};
@@ -202,6 +202,7 @@ impl Session {
             deadline: Some(deadline),
             purpose: AckPurpose::Message { resend: reliable.then(|| message.clone()) },
             in_flight,
+            room: self.protocol.room_of(message).map(str::to_owned),
         })
     }
 
@@ -263,6 +264,17 @@ impl Session {
 
     pub(super) fn fail_in_flight_acks(&mut self) {
         let loss = self.acks.connection_lost();
+        self.settle_loss(loss);
+    }
+
+    /// What was in flight for `room` is lost with it (the server's `phx_error`): at-least-once
+    /// messages wait in the outbox for the room's rejoin, the others fail.
+    pub(super) fn fail_room_acks(&mut self, room: &str) {
+        let loss = self.acks.room_lost(room);
+        self.settle_loss(loss);
+    }
+
+    fn settle_loss(&mut self, loss: ConnectionLoss) {
         for (id, ack) in loss.failed {
             self.settle_failed(id, ack, AckError::ConnectionLost);
         }

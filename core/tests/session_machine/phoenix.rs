@@ -313,3 +313,46 @@ fn supabase_channels_get_the_refreshed_token_and_rejoin_with_it() {
         [json!(["1", "2", "realtime:db", "access_token", {"access_token": "fresh"}])]
     );
 }
+
+#[test]
+fn pushes_in_flight_when_their_channel_crashes_are_sent_again_after_the_rejoin() {
+    let mut h = Harness::new(phoenix_config());
+    connect(&mut h);
+    h.session.join("room:a", h.now).unwrap_or_else(|e| panic!("{e}"));
+    frames(&mut h);
+    reply(&mut h, &json!("1"), &json!("1"), "room:a", "ok", json!({}));
+    let reliable = OutgoingMessage::new("save", json!({"v": 1})).in_namespace("room:a");
+    let Ok(Some(kept)) = h.session.send(reliable, SendOptions::at_least_once(None), h.now) else {
+        panic!("accepted")
+    };
+    let plain = OutgoingMessage::new("save", json!({"v": 2})).in_namespace("room:a");
+    let Ok(Some(lost)) = h.session.send(plain, SendOptions::with_ack(None), h.now) else {
+        panic!("accepted")
+    };
+    assert_eq!(frames(&mut h).len(), 2, "both written");
+    h.take_events();
+    // The channel crashes before either is answered: neither answer can come now.
+    h.frame_in(r#"["1","1","room:a","phx_error",{}]"#);
+    let events = h.take_events();
+    assert!(events.contains(&Event::AckSettled { id: lost, result: Err(AckError::ConnectionLost) }));
+    assert!(!events.iter().any(|e| matches!(e, Event::AckSettled { id, .. } if *id == kept)));
+    // The at-least-once push waits for the rejoin, then goes out on the new join.
+    let rejoin = loop {
+        h.advance(ms(100));
+        if let Some(join) = frames(&mut h).into_iter().find(|f| f[3] == "phx_join") {
+            break join;
+        }
+    };
+    reply(&mut h, &rejoin[0], &rejoin[1], "room:a", "ok", json!({}));
+    let sent = frames(&mut h);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0][0].clone(), sent[0][3].clone(), sent[0][4].clone()),
+        (rejoin[0].clone(), json!("save"), json!({"v": 1}))
+    );
+    reply(&mut h, &rejoin[0], &sent[0][1], "room:a", "ok", json!({}));
+    assert!(h
+        .take_events()
+        .iter()
+        .any(|e| matches!(e, Event::AckSettled { id, result: Ok(_) } if *id == kept)));
+}

@@ -1,5 +1,7 @@
-//! The official Node Socket.IO server (tests/servers/node/server.js) and a Redis server, started
-//! as child processes on random loopback ports and killed on drop.
+//! The Node test servers, the official Socket.IO one (tests/servers/node/server.js) and the
+//! Phoenix Channels one (tests/servers/phoenix/server.js), and a Redis server, started as child
+//! processes on random loopback ports and killed on drop. Both Node servers take stdin commands
+//! and print one JSON report per line (their READMEs are the contract).
 
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -11,20 +13,30 @@ use tokio::process::{Child, ChildStdin, Command};
 
 use super::wait;
 
-fn server_script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/servers/node/server.js")
+/// The Socket.IO test server, relative to the repository root.
+pub const SOCKET_IO_SERVER: &str = "tests/servers/node/server.js";
+/// The Phoenix Channels test server, relative to the repository root.
+pub const PHOENIX_SERVER: &str = "tests/servers/phoenix/server.js";
+
+fn script_path(script: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(script)
 }
 
-/// Spawns `server.js` on `port` (0: a random one) with `args`, stdin and stdout piped (the
-/// server exits when stdin closes), killed on drop.
+/// Spawns the Socket.IO `server.js` on `port` (0: a random one) with `args`, stdin and stdout
+/// piped (the server exits when stdin closes), killed on drop.
 pub fn spawn_server_js(port: u16, args: &[String]) -> Child {
-    let script = server_script();
+    spawn_script(SOCKET_IO_SERVER, port, args)
+}
+
+/// Spawns a test server script (relative to the repository root) like [`spawn_server_js`].
+pub fn spawn_script(script: &str, port: u16, args: &[String]) -> Child {
+    let script = script_path(script);
     assert!(
         script.parent().is_some_and(|d| d.join("node_modules").exists()),
-        "run scripts/install-deps.sh first (tests/servers/node/node_modules is missing)"
+        "run scripts/install-deps.sh first ({script:?} has no node_modules beside it)"
     );
     Command::new("node")
-        .arg(&script)
+        .arg(script)
         .arg("--port")
         .arg(port.to_string())
         .args(args)
@@ -36,23 +48,29 @@ pub fn spawn_server_js(port: u16, args: &[String]) -> Child {
         .unwrap_or_else(|e| panic!("cannot start node: {e}"))
 }
 
-/// A running official Socket.IO server.
+/// A running Node test server: the official Socket.IO server, or the Phoenix Channels one.
 pub struct NodeServer {
     child: Child,
     stdin: ChildStdin,
     port: u16,
     reports: Arc<Mutex<Vec<Value>>>,
+    script: &'static str,
     args: Vec<String>,
 }
 
 impl NodeServer {
-    /// Starts `server.js` with `args` on a random port.
+    /// Starts the Socket.IO `server.js` with `args` on a random port.
     pub async fn start(args: &[&str]) -> Self {
-        Self::start_on(0, args.iter().map(|s| (*s).to_owned()).collect()).await
+        Self::start_on(SOCKET_IO_SERVER, 0, args.iter().map(|s| (*s).to_owned()).collect()).await
     }
 
-    async fn start_on(port: u16, args: Vec<String>) -> Self {
-        let mut child = spawn_server_js(port, &args);
+    /// Starts the Phoenix Channels `server.js` with `args` on a random port.
+    pub async fn start_phoenix(args: &[&str]) -> Self {
+        Self::start_on(PHOENIX_SERVER, 0, args.iter().map(|s| (*s).to_owned()).collect()).await
+    }
+
+    async fn start_on(script: &'static str, port: u16, args: Vec<String>) -> Self {
+        let mut child = spawn_script(script, port, &args);
         let stdin = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
         let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
         let reports = Arc::new(Mutex::new(Vec::new()));
@@ -79,15 +97,15 @@ impl NodeServer {
             .await
             .unwrap_or_else(|_| panic!("node server did not start"))
             .unwrap_or_else(|_| panic!("node server exited before listening"));
-        Self { child, stdin, port, reports, args }
+        Self { child, stdin, port, reports, script, args }
     }
 
     /// Kills this server and starts a new one with the same arguments on the same port.
     pub async fn restart(self) -> Self {
-        let (port, args) = (self.port, self.args.clone());
+        let (script, port, args) = (self.script, self.port, self.args.clone());
         self.stop().await;
         // The port was just released; the new server binds it again.
-        Self::start_on(port, args).await
+        Self::start_on(script, port, args).await
     }
 
     /// Kills the server and waits for it to exit.

@@ -1,8 +1,8 @@
-//! The official Node Socket.IO server (tests/servers/node/server.js) for the chaos soak: like
-//! [`super::node_server::NodeServer`], but it keeps no list of reports (a long soak would grow
-//! it without bound, and the soak measures its own process's memory). Instead it folds every
-//! `received` report of the soak's `broadcast` events into a [`Ledger`] that outlives restarts:
-//! the server's view of what each sender got through.
+//! A Node test server for the chaos soaks (the official Socket.IO server, or the Phoenix
+//! Channels one): like [`super::node_server::NodeServer`], but it keeps no list of reports (a
+//! long soak would grow it without bound, and the soak measures its own process's memory).
+//! Instead it folds every report of the soak's messages into a [`Ledger`] that outlives
+//! restarts: the server's view of what each sender got through.
 
 use serde_json::Value;
 use std::collections::HashSet;
@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin};
 
-use super::wait;
+use crate::support::wait;
 
 /// What the server received from the soak's senders, over all its lives.
 #[derive(Debug, Default)]
@@ -27,41 +27,36 @@ pub struct Ledger {
     done: HashSet<String>,
 }
 
+/// Which server, and how its reports show the soak's messages.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerKind {
+    /// `server.js` relative to the repository root.
+    pub script: &'static str,
+    /// The report of a new connection (`connection`, `connect`).
+    pub connection_report: &'static str,
+    /// The `{from, seq}` of a soak message in a `received` report, if it is one.
+    pub chat_of: fn(&Value) -> Option<&Value>,
+}
+
 impl Ledger {
-    fn record(&mut self, report: &Value) {
-        match report["event"].as_str() {
-            Some("received") if report["name"] == "broadcast" => {
-                let data = &report["args"][0]["data"];
-                let (Some(from), Some(seq)) = (data["from"].as_u64(), data["seq"].as_u64()) else {
-                    return;
-                };
-                let (from, seq) = (from as usize, seq as usize);
-                if self.receipts.len() <= from {
-                    self.receipts.resize_with(from + 1, Vec::new);
-                    self.distinct.resize(from + 1, 0);
-                }
-                let copies = &mut self.receipts[from];
-                if copies.len() <= seq {
-                    copies.resize(seq + 1, 0);
-                }
-                if copies[seq] == 0 {
-                    // At-least-once with ordered re-sends: the first copies arrive 0, 1, 2, ...
-                    if seq as u64 != self.distinct[from] {
-                        self.order_violations.push(format!(
-                            "sender {from}: first copy of {seq} arrived when {} was expected",
-                            self.distinct[from]
-                        ));
-                    }
-                    self.distinct[from] += 1;
-                }
-                copies[seq] = copies[seq].saturating_add(1);
+    fn record(&mut self, kind: &ServerKind, report: &Value) {
+        let event = report["event"].as_str();
+        if event == Some("received") {
+            let Some(data) = (kind.chat_of)(report) else { return };
+            let (Some(from), Some(seq)) = (data["from"].as_u64(), data["seq"].as_u64()) else {
+                return;
+            };
+            self.receipt(from as usize, seq as usize);
+            return;
+        }
+        if event == Some(kind.connection_report) {
+            self.connections += 1;
+            if report["recovered"] == true {
+                self.recovered += 1;
             }
-            Some("connection") => {
-                self.connections += 1;
-                if report["recovered"] == true {
-                    self.recovered += 1;
-                }
-            }
+            return;
+        }
+        match event {
             Some("done") => {
                 if let Some(id) = report["id"].as_str() {
                     self.done.insert(id.to_owned());
@@ -70,6 +65,28 @@ impl Ledger {
             Some("fatal") => panic!("node server failed: {report}"),
             _ => {}
         }
+    }
+
+    fn receipt(&mut self, from: usize, seq: usize) {
+        if self.receipts.len() <= from {
+            self.receipts.resize_with(from + 1, Vec::new);
+            self.distinct.resize(from + 1, 0);
+        }
+        let copies = &mut self.receipts[from];
+        if copies.len() <= seq {
+            copies.resize(seq + 1, 0);
+        }
+        if copies[seq] == 0 {
+            // At-least-once with ordered re-sends: the first copies arrive 0, 1, 2, ...
+            if seq as u64 != self.distinct[from] {
+                self.order_violations.push(format!(
+                    "sender {from}: first copy of {seq} arrived when {} was expected",
+                    self.distinct[from]
+                ));
+            }
+            self.distinct[from] += 1;
+        }
+        copies[seq] = copies[seq].saturating_add(1);
     }
 
     /// Copies of `(sender, seq)` the server relayed.
@@ -83,20 +100,26 @@ pub struct SoakNode {
     child: Child,
     stdin: ChildStdin,
     port: u16,
+    kind: ServerKind,
     args: Vec<String>,
     ledger: Arc<Mutex<Ledger>>,
     commands: u64,
 }
 
 impl SoakNode {
-    /// Starts server.js with `args` on a random port.
-    pub async fn start(args: &[&str]) -> Self {
+    /// Starts the server `kind` names with `args` on a random port.
+    pub async fn start(kind: ServerKind, args: &[&str]) -> Self {
         let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-        Self::start_on(0, args, Arc::new(Mutex::new(Ledger::default()))).await
+        Self::start_on(kind, 0, args, Arc::new(Mutex::new(Ledger::default()))).await
     }
 
-    async fn start_on(port: u16, args: Vec<String>, ledger: Arc<Mutex<Ledger>>) -> Self {
-        let mut child = crate::support::node_server::spawn_server_js(port, &args);
+    async fn start_on(
+        kind: ServerKind,
+        port: u16,
+        args: Vec<String>,
+        ledger: Arc<Mutex<Ledger>>,
+    ) -> Self {
+        let mut child = crate::support::node_server::spawn_script(kind.script, port, &args);
         let stdin = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
         let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
         let (port_tx, port_rx) = tokio::sync::oneshot::channel();
@@ -111,22 +134,23 @@ impl SoakNode {
                         let _ = tx.send(report["port"].as_u64().unwrap_or(0) as u16);
                     }
                 }
-                lock(&sink).record(&report);
+                lock(&sink).record(&kind, &report);
             }
         });
         let port = tokio::time::timeout(wait::PATIENCE, port_rx)
             .await
             .unwrap_or_else(|_| panic!("node server did not start"))
             .unwrap_or_else(|_| panic!("node server exited before listening"));
-        Self { child, stdin, port, args, ledger, commands: 0 }
+        Self { child, stdin, port, kind, args, ledger, commands: 0 }
     }
 
     /// Kills the server (SIGKILL: no goodbye to anyone) and starts a new one on the same port,
     /// with the same arguments and ledger. Every session and room is lost, as in a crash.
     pub async fn restart(self) -> Self {
-        let (port, args, ledger) = (self.port, self.args.clone(), self.ledger.clone());
+        let (kind, port, args) = (self.kind, self.port, self.args.clone());
+        let ledger = self.ledger.clone();
         self.stop().await;
-        Self::start_on(port, args, ledger).await
+        Self::start_on(kind, port, args, ledger).await
     }
 
     /// Kills the server and waits for it to exit.

@@ -59,8 +59,8 @@ impl Channel {
 pub(super) enum Awaiting {
     /// A join of this topic; `ack` settles it in the session.
     Join { topic: String, ack: Option<AckId> },
-    /// A push the session wants acknowledged.
-    Push(AckId),
+    /// A push to `topic` the session wants acknowledged.
+    Push { topic: String, id: AckId },
     /// A heartbeat, by the session's sequence number.
     Heartbeat(u64),
 }
@@ -86,6 +86,14 @@ impl Channels {
             self.awaiting.pop_first();
         }
         self.awaiting.insert(msg_ref, what);
+    }
+
+    /// The server lost `topic`'s channel: replies to pushes made on it can only be Phoenix's
+    /// "unmatched topic" errors, which say nothing about the pushes (the session sends
+    /// at-least-once ones again after the rejoin), so they are no longer waited for.
+    pub(super) fn forget_pushes_to(&mut self, topic: &str) {
+        self.awaiting
+            .retain(|_, what| !matches!(what, Awaiting::Push { topic: t, .. } if t == topic));
     }
 
     /// What the reply to `msg_ref` answers, if anything waits for it.
@@ -158,12 +166,24 @@ mod tests {
         let mut channels = Channels::default();
         let (n, text) = channels.make_ref();
         assert_eq!((n, text.as_str()), (1, "1"));
-        channels.expect(n, Awaiting::Push(AckId(7)));
-        assert_eq!(channels.answered("1"), Some(Awaiting::Push(AckId(7))));
+        let push = Awaiting::Push { topic: "t".into(), id: AckId(7) };
+        channels.expect(n, push.clone());
+        assert_eq!(channels.answered("1"), Some(push));
         assert_eq!(channels.answered("1"), None);
         assert_eq!(channels.answered("not a number"), None);
         channels.socket_closed();
         assert_eq!(channels.make_ref().0, 1, "refs start again on a new socket");
+    }
+
+    #[test]
+    fn a_lost_channel_forgets_the_replies_of_its_pushes_only() {
+        let mut channels = Channels::default();
+        channels.expect(1, Awaiting::Push { topic: "a".into(), id: AckId(1) });
+        channels.expect(2, Awaiting::Push { topic: "b".into(), id: AckId(2) });
+        channels.expect(3, Awaiting::Heartbeat(1));
+        channels.forget_pushes_to("a");
+        assert_eq!(channels.answered("1"), None);
+        assert!(channels.answered("2").is_some() && channels.answered("3").is_some());
     }
 
     #[test]

@@ -6,7 +6,8 @@
 use super::channels::{Awaiting, Channels};
 use super::config::PhoenixConfig;
 use super::frame::{encode_binary_push, encode_text, Payload};
-use crate::model::{AckId, AckReply, Frame, OutgoingMessage, SendError, Token};
+use super::supabase::BROADCAST;
+use crate::model::{AckId, AckReply, Frame, IncomingMessage, OutgoingMessage, SendError, Token};
 use crate::protocol::{Protocol, ProtocolEvent, ProtocolOutput, TransportRequest};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -192,13 +193,13 @@ impl Protocol for Phoenix {
                 &message.event,
                 &payload,
             )),
-            Payload::Binary(bytes) => Frame::Binary(
+            Payload::Binary(bytes) | Payload::JsonWithBinary(_, bytes) => Frame::Binary(
                 encode_binary_push(Some(&join_ref), Some(&msg_ref), topic, &message.event, &bytes)
                     .map_err(|e| SendError::Invalid(e.to_string()))?,
             ),
         };
         if let Some(id) = ack {
-            self.channels.expect(number, Awaiting::Push(id));
+            self.channels.expect(number, Awaiting::Push { topic: topic.to_owned(), id });
         }
         out.frames.push_back(frame);
         Ok(())
@@ -272,6 +273,17 @@ impl Protocol for Phoenix {
 
     fn room_of<'m>(&self, message: &'m OutgoingMessage) -> Option<&'m str> {
         Some(message.namespace.as_str())
+    }
+
+    fn dedup_id<'m>(&self, message: &'m IncomingMessage, field: &str) -> Option<&'m str> {
+        let payload = message.payload()?;
+        if message.event == BROADCAST
+            && payload.get("type").and_then(Value::as_str) == Some(BROADCAST)
+        {
+            // A Supabase broadcast: the app's own payload is inside the envelope.
+            return payload.get("payload")?.get(field)?.as_str();
+        }
+        message.string_field(field)
     }
 
     fn on_token_refresh(&mut self, token: &Token, out: &mut ProtocolOutput) {

@@ -4,7 +4,8 @@
 //! - binary, for payloads that are bytes: a kind byte, then the lengths of the string fields
 //!   (one byte each), the fields, and the payload. Kind 0 is a push (client to server:
 //!   join_ref, ref, topic, event), 1 a reply (server: join_ref, ref, topic, status), 2 a
-//!   broadcast (server: topic, event).
+//!   broadcast (server: topic, event). Supabase Realtime adds kind 4, a user broadcast (server:
+//!   topic, user event, metadata, payload encoding), which realtime-js's own sends produce.
 //!
 //! Pure functions; a bad frame is a [`FrameError`], never a panic.
 
@@ -15,6 +16,10 @@ use std::fmt;
 const PUSH: u8 = 0;
 const REPLY: u8 = 1;
 const BROADCAST: u8 = 2;
+const USER_BROADCAST: u8 = 4;
+
+/// A user broadcast's payload encoding byte.
+const ENCODED_AS_JSON: u8 = 1;
 
 /// The event of a reply; binary replies carry their status where the event would be.
 pub const REPLY_EVENT: &str = "phx_reply";
@@ -26,6 +31,9 @@ pub enum Payload {
     Json(Value),
     /// A binary payload (binary frame).
     Binary(Vec<u8>),
+    /// A JSON envelope whose one placeholder stands for these bytes (a Supabase user broadcast
+    /// of binary data: `{type, event, payload: <placeholder>}`).
+    JsonWithBinary(Value, Vec<u8>),
 }
 
 /// One Phoenix message, either direction.
@@ -199,6 +207,36 @@ pub fn decode_binary(bytes: &[u8], max_len: usize) -> Result<PhoenixMessage, Fra
                 topic,
                 event,
                 payload: Payload::Binary(reader.rest()),
+                status: None,
+            })
+        }
+        USER_BROADCAST => {
+            let sizes = [reader.byte()?, reader.byte()?, reader.byte()?];
+            let encoding = reader.byte()?;
+            let topic = reader.text(sizes[0])?;
+            let user_event = reader.text(sizes[1])?;
+            let metadata = reader.text(sizes[2])?;
+            let bytes = reader.rest();
+            let mut envelope = serde_json::json!({"type": "broadcast", "event": user_event});
+            if !metadata.is_empty() {
+                let meta: Value = serde_json::from_str(&metadata)
+                    .map_err(|e| FrameError::BadBinary(format!("broadcast metadata: {e}")))?;
+                envelope["meta"] = meta;
+            }
+            let payload = if encoding == ENCODED_AS_JSON {
+                envelope["payload"] = serde_json::from_slice(&bytes)
+                    .map_err(|e| FrameError::BadBinary(format!("broadcast payload: {e}")))?;
+                Payload::Json(envelope)
+            } else {
+                envelope["payload"] = serde_json::json!({"_placeholder": true, "num": 0});
+                Payload::JsonWithBinary(envelope, bytes)
+            };
+            Ok(PhoenixMessage {
+                join_ref: None,
+                msg_ref: None,
+                topic,
+                event: "broadcast".to_owned(),
+                payload,
                 status: None,
             })
         }

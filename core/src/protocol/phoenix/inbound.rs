@@ -44,11 +44,13 @@ impl Phoenix {
             ("phx_error", _) => {
                 channel.joined = false;
                 channel.join_ref = None;
+                self.channels.forget_pushes_to(&topic);
                 let reason = "the channel crashed on the server".to_owned();
                 out.events.push_back(ProtocolEvent::RoomFailed { room: topic, reason });
             }
             ("phx_close", _) => {
                 self.channels.remove(&topic);
+                self.channels.forget_pushes_to(&topic);
                 let reason = "closed by the server".to_owned();
                 out.events.push_back(ProtocolEvent::RoomClosed { room: topic, reason });
             }
@@ -82,11 +84,11 @@ impl Phoenix {
             Awaiting::Heartbeat(sequence) => {
                 out.events.push_back(ProtocolEvent::HeartbeatAck { sequence });
             }
-            Awaiting::Push(id) if ok => {
+            Awaiting::Push { id, .. } if ok => {
                 let reply = AckReply { data: vec![response], binary };
                 out.events.push_back(ProtocolEvent::Ack { id, reply });
             }
-            Awaiting::Push(id) => out.events.push_back(ProtocolEvent::Nack { id, response }),
+            Awaiting::Push { id, .. } => out.events.push_back(ProtocolEvent::Nack { id, response }),
             Awaiting::Join { topic, ack } => {
                 self.on_join_reply(&topic, &msg_ref, ok, response, ack, out)
             }
@@ -154,7 +156,7 @@ fn reply_parts(message: PhoenixMessage) -> (String, Value, Vec<Vec<u8>>) {
             let response = payload.get("response").cloned().unwrap_or_else(|| json!({}));
             (status, response, Vec::new())
         }
-        Payload::Binary(bytes) => {
+        Payload::Binary(bytes) | Payload::JsonWithBinary(_, bytes) => {
             let placeholder = crate::model::OutgoingMessage::attachment_placeholder(0);
             (message.status.unwrap_or_default(), placeholder, vec![bytes])
         }
@@ -169,6 +171,7 @@ fn incoming(message: PhoenixMessage) -> IncomingMessage {
         Payload::Binary(bytes) => {
             (vec![crate::model::OutgoingMessage::attachment_placeholder(0)], vec![bytes])
         }
+        Payload::JsonWithBinary(envelope, bytes) => (vec![envelope], vec![bytes]),
     };
     IncomingMessage {
         namespace: message.topic,

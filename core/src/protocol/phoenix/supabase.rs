@@ -140,7 +140,8 @@ pub enum RealtimeEvent {
     Broadcast {
         /// The app's event name.
         event: String,
-        /// Its payload.
+        /// Its payload. A broadcast of bytes has a placeholder here and its bytes as the
+        /// message's first attachment (`IncomingMessage::binary[0]`).
         payload: Value,
     },
     /// A database change, in realtime-js's shape.

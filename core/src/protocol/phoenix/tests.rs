@@ -367,3 +367,39 @@ fn without_supabase_mode_a_refresh_sends_nothing() {
     p.on_token_refresh(&Token::new("new"), &mut out);
     assert!(out.frames.is_empty());
 }
+
+#[test]
+fn supabase_broadcasts_are_deduplicated_by_the_id_inside_their_envelope() {
+    let p = phoenix();
+    let message = |event: &str, payload: Value| crate::model::IncomingMessage {
+        namespace: "realtime:a".into(),
+        event: event.into(),
+        data: vec![payload],
+        binary: Vec::new(),
+        ack_id: None,
+        offset: None,
+    };
+    let wrapped = message(
+        "broadcast",
+        json!({"type": "broadcast", "event": "chat", "payload": {"messageId": "m7"}}),
+    );
+    assert_eq!(p.dedup_id(&wrapped, "messageId"), Some("m7"));
+    let plain = message("shout", json!({"messageId": "m8"}));
+    assert_eq!(p.dedup_id(&plain, "messageId"), Some("m8"));
+    let other = message("broadcast", json!({"messageId": "m9"}));
+    assert_eq!(p.dedup_id(&other, "messageId"), Some("m9"), "no envelope: the top level");
+}
+
+#[test]
+fn after_a_crash_the_unmatched_topic_replies_to_earlier_pushes_settle_nothing() {
+    let mut p = phoenix();
+    let mut out = ProtocolOutput::default();
+    p.encode_join("room:a", None, &mut out).unwrap_or_else(|e| panic!("{e}"));
+    feed(&mut p, r#"["1","1","room:a","phx_reply",{"status":"ok","response":{}}]"#);
+    p.encode_message(&push("room:a", "save", json!({})), Some(AckId(4)), &mut out)
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The channel crashed before the push reached it; Phoenix then answers the push itself.
+    assert_eq!(feed(&mut p, r#"["1","1","room:a","phx_error",{}]"#).len(), 1);
+    let unmatched = r#"["1","2","room:a","phx_reply",{"status":"error","response":{"reason":"unmatched topic"}}]"#;
+    assert!(feed(&mut p, unmatched).is_empty(), "the session re-sends it after the rejoin");
+}

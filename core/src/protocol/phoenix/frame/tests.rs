@@ -91,6 +91,37 @@ fn binary_replies_and_broadcasts_decode() {
 }
 
 #[test]
+fn supabase_user_broadcasts_decode_as_broadcast_envelopes() {
+    // Kind 4: topic, user event, metadata sizes, encoding (1 JSON), then the fields and payload.
+    let mut json_frame = vec![4, 10, 6, 0, 1];
+    json_frame.extend_from_slice(b"realtime:acursor");
+    json_frame.extend_from_slice(br#"{"x":1}"#);
+    let message = decode_binary(&json_frame, 1024).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((message.topic.as_str(), message.event.as_str()), ("realtime:a", "broadcast"));
+    assert_eq!(
+        message.payload,
+        Payload::Json(json!({"type": "broadcast", "event": "cursor", "payload": {"x": 1}}))
+    );
+    // Binary encoding (0), with metadata.
+    let meta = br#"{"id":"m1"}"#;
+    let mut binary_frame = vec![4, 10, 4, meta.len() as u8, 0];
+    binary_frame.extend_from_slice(b"realtime:afile");
+    binary_frame.extend_from_slice(meta);
+    binary_frame.extend_from_slice(&[1, 2, 3]);
+    let message = decode_binary(&binary_frame, 1024).unwrap_or_else(|e| panic!("{e}"));
+    let Payload::JsonWithBinary(envelope, bytes) = message.payload else {
+        panic!("binary broadcasts keep their bytes")
+    };
+    assert_eq!(envelope["meta"], json!({"id": "m1"}));
+    assert_eq!(envelope["payload"], json!({"_placeholder": true, "num": 0}));
+    assert_eq!(bytes, [1, 2, 3]);
+    // A JSON payload that is not JSON is an error, not a panic.
+    let mut bad = vec![4, 1, 1, 0, 1];
+    bad.extend_from_slice(b"tenot json");
+    assert!(matches!(decode_binary(&bad, 1024), Err(FrameError::BadBinary(_))));
+}
+
+#[test]
 fn bad_frames_are_errors_that_say_why() {
     let cases = [
         ("", "bad text frame"),
