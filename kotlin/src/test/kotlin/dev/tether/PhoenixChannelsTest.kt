@@ -17,7 +17,6 @@ import kotlinx.serialization.json.jsonArray
 import kotlinx.serialization.json.jsonObject
 import kotlinx.serialization.json.jsonPrimitive
 import kotlinx.serialization.json.put
-import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.Timeout
 import java.util.concurrent.TimeUnit
@@ -43,16 +42,7 @@ fun phoenixTestConfig(server: NodeServer, params: JsonObject = JsonObject(emptyM
  * the Kotlin surface and the FFI, not the engine's logic (the Rust tests do that).
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class PhoenixChannelsTest {
-    private val resources = mutableListOf<AutoCloseable>()
-
-    private fun <T : AutoCloseable> T.closeAfter(): T = also { resources += it }
-
-    @AfterEach
-    fun closeAll() {
-        resources.asReversed().forEach { runCatching { it.close() } }
-    }
-
+class PhoenixChannelsTest : ClosesAfterEach() {
     private suspend fun connected(server: NodeServer, params: JsonObject = JsonObject(emptyMap())): TetherClient {
         val client = TetherClient(phoenixTestConfig(server, params)) { "s3cret" }.closeAfter()
         client.connect()

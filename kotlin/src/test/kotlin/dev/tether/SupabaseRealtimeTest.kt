@@ -13,7 +13,6 @@ import kotlinx.serialization.json.jsonObject
 import kotlinx.serialization.json.jsonPrimitive
 import kotlinx.serialization.json.long
 import kotlinx.serialization.json.put
-import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.Timeout
 import java.util.concurrent.TimeUnit
@@ -28,16 +27,7 @@ import kotlin.test.assertIs
  * token pushed to the joined channel.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class SupabaseRealtimeTest {
-    private val resources = mutableListOf<AutoCloseable>()
-
-    private fun <T : AutoCloseable> T.closeAfter(): T = also { resources += it }
-
-    @AfterEach
-    fun closeAll() {
-        resources.asReversed().forEach { runCatching { it.close() } }
-    }
-
+class SupabaseRealtimeTest : ClosesAfterEach() {
     private fun client(server: NodeServer, token: () -> String): TetherClient {
         val config = supabaseConfig(server.url, apiKey = "anon-key").copy(
             backoff = testConfig(server).backoff,
