@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the Kotlin tests on the JVM against the official Socket.IO test server:
+# Runs the Kotlin tests on the JVM against the official Socket.IO test server and the Phoenix
+# Channels test server (tests/servers/node, tests/servers/phoenix; the tests start them):
 #
-#   1. installs the test server's npm packages if they are missing (scripts/install-deps.sh);
+#   1. installs the test servers' npm packages if they are missing (scripts/install-deps.sh);
 #   2. builds libtether_ffi.so (debug) and generates the Kotlin bindings into kotlin/generated
 #      (bindings/generate.sh, gitignored);
 #   3. runs `mvn test` with -Dtether.lib.dir pointing at the built library (Maven downloads
@@ -23,8 +24,9 @@ for tool in cargo node java mvn; do
     command -v "$tool" >/dev/null 2>&1 || { log "error: $tool is not on the PATH"; exit 1; }
 done
 
-if [ ! -d "$REPO/tests/servers/node/node_modules" ]; then
-    log "installing the test server's dependencies"
+if [ ! -d "$REPO/tests/servers/node/node_modules" ] \
+    || [ ! -d "$REPO/tests/servers/phoenix/node_modules" ]; then
+    log "installing the test servers' dependencies"
     bash "$REPO/scripts/install-deps.sh"
 fi
 

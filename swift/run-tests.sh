@@ -6,17 +6,18 @@
 #      and the Swift 6.0.3 toolchain, a cached Debian trixie chroot (scripts/swift-toolchain.sh);
 #   3. copies the package and libtether_ffi.so into a work folder the chroot sees at /work;
 #   4. builds the package and its tests inside the chroot;
-#   5. starts the official Socket.IO test server on the HOST (Node is not in the chroot; the
-#      chroot shares the host's network) through swift/scripts/test-server.js, which relays
-#      commands the tests append to a file and writes the server's reports to another
-#      (protocol in that script's header);
-#   6. runs `swift test` inside the chroot, told where the server and the control folder are
-#      (TETHER_TEST_SERVER_URL, TETHER_TEST_TOKEN, TETHER_TEST_CONTROL).
+#   5. starts the official Socket.IO test server and the Phoenix Channels test server on the
+#      HOST (Node is not in the chroot; the chroot shares the host's network), each through
+#      swift/scripts/test-server.js, which relays commands the tests append to a file and
+#      writes the server's reports to another (protocol in that script's header);
+#   6. runs `swift test` inside the chroot, told where the servers and their control folders
+#      are (TETHER_TEST_SERVER_URL, TETHER_TEST_CONTROL, TETHER_TEST_PHOENIX_URL,
+#      TETHER_TEST_PHOENIX_CONTROL, and the token both require, TETHER_TEST_TOKEN).
 #
 #   swift/run-tests.sh                                 every test
 #   swift/run-tests.sh --filter TetherTests.RoomTests  extra arguments go to `swift test`
 #
-# The server (and its supervisor) are stopped when this script exits, however it exits.
+# The servers (and their supervisors) are stopped when this script exits, however it exits.
 # Environment: TETHER_SWIFT_WORK  work folder (default target/swift-tests; keeps .build
 #                                 between runs for incremental builds)
 set -euo pipefail
@@ -48,9 +49,9 @@ tar -C "$SWIFT_DIR" --exclude=./.build --exclude=./.swiftpm --exclude=./dist -cf
 cp -f "$lib_dir/libtether_ffi.so" "$WORK/lib/"
 
 # What this script started and must stop on the way out, however it exits: the chroot command
-# under way (a process group of its own) and the server supervisor.
+# under way (a process group of its own) and the server supervisors.
 group_pid=""
-supervisor_pid=""
+supervisor_pids=()
 # Whether process $1 runs (a zombie waiting to be reaped does not).
 # shellcheck disable=SC2317  # called from cleanup
 running() {
@@ -69,20 +70,22 @@ cleanup() {
         wait "$group_pid" 2>/dev/null || true
         group_pid=""
     fi
-    if [ -n "$supervisor_pid" ]; then
-        kill "$supervisor_pid" 2>/dev/null || true
-        wait "$supervisor_pid" 2>/dev/null || true
-        supervisor_pid=""
-    fi
+    local pid
+    for pid in ${supervisor_pids[@]+"${supervisor_pids[@]}"}; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    supervisor_pids=()
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Runs CMD inside the chroot, in a process group of its own and in the background, so that an
-# interrupt stops it (and everything it started) at once instead of after it finishes.
+# interrupt stops it (and everything it started) at once instead of after it finishes. It does
+# not get the supervisors' stdin pipes (fds 7 and 8, below): only this shell holds them.
 in_chroot() {
-    setsid bash "$TOOLCHAIN" run "$WORK" "$@" &
+    setsid bash "$TOOLCHAIN" run "$WORK" "$@" 7>&- 8>&- &
     group_pid=$!
     local status=0
     wait "$group_pid" || status=$?
@@ -96,29 +99,43 @@ in_chroot swift build --package-path /work/package --build-tests -Xlinker -L/wor
 log "built in $((SECONDS - build_started)) s"
 
 # ---------------------------------------------------------------------------------------------
-# The server supervisor, on the host. Its stdin is a pipe held by this shell: if this script
-# dies, even by SIGKILL, the supervisor sees EOF and stops the server.
+# The server supervisors, on the host. Each one's stdin is a pipe whose write end only this
+# shell holds (fd 7 or 8): if this script dies, even by SIGKILL, the supervisor sees EOF and
+# stops its server.
+
+TOKEN="swift-test-$RANDOM$RANDOM"
+
+# Becomes the supervisor of server $1 (node or phoenix) with control folder $2 (run as the
+# reader of a pipe: `exec 7> >(supervise ...)`).
+supervise() {
+    exec node "$SWIFT_DIR/scripts/test-server.js" --server "$1" --control "$2" -- --token "$TOKEN" \
+        >/dev/null 2>>"$WORK/test-server-$1.log"
+}
+
+# Waits until the supervisor $1 of server $2 wrote the URL into control folder $3; prints it.
+await_url() {
+    local pid="$1" server="$2" control="$3"
+    for _ in $(seq 1 200); do
+        [ -s "$control/url" ] && break
+        kill -0 "$pid" 2>/dev/null \
+            || die "the $server test server did not start; see $WORK/test-server-$server.log and $control/server.log"
+        sleep 0.1
+    done
+    [ -s "$control/url" ] || die "the $server test server did not listen within 20 s"
+    cat "$control/url"
+}
 
 CONTROL="$WORK/control"
-rm -rf "$CONTROL"
-TOKEN="swift-test-$RANDOM$RANDOM"
-# shellcheck disable=SC2034  # the coproc's fds: held open, never used
-coproc SUPERVISOR {
-    exec node "$SWIFT_DIR/scripts/test-server.js" --control "$CONTROL" -- --token "$TOKEN" \
-        >/dev/null 2>>"$WORK/test-server.log"
-}
-# shellcheck disable=SC2153  # set by coproc; bash unsets it once it reaps the coproc
-supervisor_pid=$SUPERVISOR_PID
-
-for _ in $(seq 1 200); do
-    [ -s "$CONTROL/url" ] && break
-    kill -0 "$supervisor_pid" 2>/dev/null \
-        || die "the test server did not start; see $WORK/test-server.log and $CONTROL/server.log"
-    sleep 0.1
-done
-[ -s "$CONTROL/url" ] || die "the test server did not listen within 20 s"
-url="$(cat "$CONTROL/url")"
+PHOENIX_CONTROL="$WORK/control-phoenix"
+rm -rf "$CONTROL" "$PHOENIX_CONTROL"
+exec 7> >(supervise node "$CONTROL")
+supervisor_pids+=("$!")
+exec 8> >(supervise phoenix "$PHOENIX_CONTROL")
+supervisor_pids+=("$!")
+url="$(await_url "${supervisor_pids[0]}" node "$CONTROL")"
 log "Socket.IO test server at $url"
+phoenix_url="$(await_url "${supervisor_pids[1]}" phoenix "$PHOENIX_CONTROL")"
+log "Phoenix test server at $phoenix_url"
 
 # ---------------------------------------------------------------------------------------------
 log "running swift test in the chroot"
@@ -129,6 +146,8 @@ in_chroot env \
     TETHER_TEST_SERVER_URL="$url" \
     TETHER_TEST_TOKEN="$TOKEN" \
     TETHER_TEST_CONTROL=/work/control \
+    TETHER_TEST_PHOENIX_URL="$phoenix_url" \
+    TETHER_TEST_PHOENIX_CONTROL=/work/control-phoenix \
     swift test --package-path /work/package -Xlinker -L/work/lib "$@" || status=$?
 log "swift test exited with $status after $((SECONDS - test_started)) s" \
     "(whole run $((SECONDS - started)) s)"

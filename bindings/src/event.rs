@@ -153,7 +153,7 @@ pub enum ErrorKind {
 /// A message the server sent.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct IncomingMessage {
-    /// Socket.IO namespace (`"/"` for raw WebSocket).
+    /// Socket.IO namespace (`"/"` for raw WebSocket); a Phoenix channel's topic.
     pub namespace: String,
     /// The event name (`"message"` for raw WebSocket frames).
     pub event: String,
@@ -163,7 +163,8 @@ pub struct IncomingMessage {
     pub binary: Vec<Vec<u8>>,
     /// Set when the server asked for an acknowledgement: answer with `Client.ack`.
     pub ack_id: Option<u64>,
-    /// The room the payload names (`room` or `roomId` field of the first argument).
+    /// The message's room: a Phoenix channel's topic (the namespace), otherwise the room the
+    /// payload names (`room` or `roomId` field of the first argument).
     pub room: Option<String>,
 }
 
@@ -179,7 +180,8 @@ pub struct OutgoingMessage {
     /// (`{"_placeholder":true,"num":0}`). Default none.
     #[uniffi(default = [])]
     pub binary: Vec<Vec<u8>>,
-    /// Socket.IO namespace. Default `"/"`.
+    /// Socket.IO namespace; for Phoenix, the channel's topic (a push waits in the outbox until
+    /// its channel is joined). Default `"/"`.
     #[uniffi(default = "/")]
     pub namespace: String,
 }
@@ -269,7 +271,8 @@ pub struct MessageFilter {
     /// Event names to deliver; empty (the default) means all.
     #[uniffi(default = [])]
     pub events: Vec<String>,
-    /// Only messages whose payload names this room. Default any.
+    /// Only messages of this room (a Phoenix channel's topic, or the room the payload names,
+    /// as `IncomingMessage.room`). Default any.
     #[uniffi(default = None)]
     pub room: Option<String>,
     /// Pacing. `None` (the default): every message.

@@ -10,10 +10,14 @@
 //! - [`TetherError`]: the one error type, and every `From` for errors ([`error`]).
 //! - listeners (foreign traits) and the [`TaskHandle`] a subscription returns ([`listener`],
 //!   [`task_handle`]); the foreign [`TokenProvider`] ([`token`]); log forwarding ([`log`]).
+//! - channels: joins with a payload and the server's answer, token refresh, one channel's
+//!   presence changes ([`channels`]); Supabase Realtime's channel config, messages and events
+//!   ([`supabase`]).
 //! - [`Collaboration`]: presence rosters, cursor, typing and optimistic updates ([`collab`]).
 
 uniffi::setup_scaffolding!();
 
+pub mod channels;
 pub mod client;
 pub mod collab;
 pub mod config;
@@ -28,6 +32,7 @@ pub mod protocol_options;
 mod runtime;
 pub mod state;
 pub mod stats;
+pub mod supabase;
 pub mod task_handle;
 pub mod token;
 
@@ -45,11 +50,14 @@ pub use event::{
     MessageFilter, OutgoingMessage, RateLimit,
 };
 pub use health::{Health, HealthStatus, Quality};
-pub use listener::{EventListener, HealthListener, MessageListener, StateListener};
+pub use listener::{
+    EventListener, HealthListener, MessageListener, PresenceChangeListener, StateListener,
+};
 pub use log::{LogLevel, LogListener, LogRecord};
 pub use presence::{LeaveReason, PresenceChange};
 pub use protocol_options::{PhoenixOptions, RawWebSocketOptions, SocketIoOptions, WireProtocol};
 pub use state::{ConnectionState, DisconnectReason, FailureReason};
 pub use stats::{LatencyStats, Stats};
+pub use supabase::{PostgresChange, PostgresChangesFilter, RealtimeChannelConfig, RealtimeEvent};
 pub use task_handle::TaskHandle;
 pub use token::TokenProvider;

@@ -7,6 +7,7 @@
 use crate::error::ListenerError;
 use crate::event::{Event, IncomingMessage};
 use crate::health::HealthStatus;
+use crate::presence::PresenceChange;
 use crate::state::ConnectionState;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -47,6 +48,14 @@ pub trait MessageListener: Send + Sync {
 pub trait MessageBatchListener: Send + Sync {
     /// The next messages, oldest first; never empty.
     fn on_messages(&self, messages: Vec<IncomingMessage>) -> Result<(), ListenerError>;
+}
+
+/// Receives the presence changes of one room (a Phoenix channel), in order, none skipped:
+/// a `Synced` change with the whole roster after each (re)join, then joins, updates and leaves.
+#[uniffi::export(foreign)]
+pub trait PresenceChangeListener: Send + Sync {
+    /// The next change.
+    fn on_presence_change(&self, change: PresenceChange) -> Result<(), ListenerError>;
 }
 
 /// Calls a listener on the blocking pool and waits for it; unless the subscription was

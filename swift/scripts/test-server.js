@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// Runs the Socket.IO test server (tests/servers/node/server.js) for Swift tests that cannot
-// start processes on the host themselves: they run in a chroot (see ../run-tests.sh), which
-// shares the host's network and a folder, but not its processes or its Node.
+// Runs a test server for Swift tests that cannot start processes on the host themselves: they
+// run in a chroot (see ../run-tests.sh), which shares the host's network and a folder, but not
+// its processes or its Node. The server is the Socket.IO one (tests/servers/node/server.js) or,
+// with `--server phoenix`, the Phoenix Channels one (tests/servers/phoenix/server.js); both
+// print a `listening` report with their port first, one JSON report per stdout line, and take
+// one JSON command per stdin line (their READMEs).
 //
-//   node swift/scripts/test-server.js --control DIR [-- SERVER-FLAGS...]
+//   node swift/scripts/test-server.js [--server node|phoenix] --control DIR [-- SERVER-FLAGS...]
 //
 // Files in DIR (a folder both sides see):
 //   url        written once the server listens: "http://127.0.0.1:PORT" (written atomically)
@@ -29,22 +32,29 @@ const fs = require("fs");
 const path = require("path");
 const { spawn } = require("child_process");
 
-const SERVER_JS = path.resolve(__dirname, "../../tests/servers/node/server.js");
+const SERVERS = {
+  node: path.resolve(__dirname, "../../tests/servers/node/server.js"),
+  phoenix: path.resolve(__dirname, "../../tests/servers/phoenix/server.js"),
+};
 
 function usage(message) {
-  process.stderr.write(`test-server.js: ${message}\nusage: node test-server.js --control DIR [-- SERVER-FLAGS...]\n`);
+  process.stderr.write(`test-server.js: ${message}\nusage: node test-server.js [--server node|phoenix] --control DIR [-- SERVER-FLAGS...]\n`);
   process.exit(2);
 }
 
 const argv = process.argv.slice(2);
 let controlDir = null;
+let serverName = "node";
 let serverFlags = [];
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === "--control") controlDir = argv[++i];
+  else if (argv[i] === "--server") serverName = argv[++i];
   else if (argv[i] === "--") { serverFlags = argv.slice(i + 1); break; }
   else usage(`unknown argument ${argv[i]}`);
 }
 if (!controlDir) usage("--control is required");
+if (!Object.hasOwn(SERVERS, serverName)) usage(`unknown server ${serverName}`);
+const SERVER_JS = SERVERS[serverName];
 if (serverFlags.includes("--port")) usage("the port is chosen here; do not pass --port");
 
 fs.mkdirSync(controlDir, { recursive: true });
@@ -116,7 +126,7 @@ async function stopServer() {
   const current = server;
   if (!current) return;
   current.stopping = true;
-  current.child.stdin.end(); // the server's contract: stdin EOF -> io.close() -> exit
+  current.child.stdin.end(); // both servers' contract: stdin EOF -> close -> exit
   const timer = setTimeout(() => current.child.kill("SIGKILL"), 5000);
   await current.exited;
   clearTimeout(timer);

@@ -161,3 +161,26 @@ pub enum PresenceChange {
         members: Vec<Member>,
     },
 }
+
+impl PresenceChange {
+    /// The room whose roster changed (a Phoenix channel's topic), whatever the change: for
+    /// streams of one room's changes.
+    ///
+    /// ```
+    /// use tether_core::{LeaveReason, PresenceChange};
+    /// let change = PresenceChange::Left {
+    ///     room: "room:lobby".into(),
+    ///     user_id: "ann".into(),
+    ///     reason: LeaveReason::Left,
+    /// };
+    /// assert_eq!(change.room(), "room:lobby");
+    /// ```
+    pub fn room(&self) -> &str {
+        match self {
+            Self::Joined { room, .. }
+            | Self::Left { room, .. }
+            | Self::Updated { room, .. }
+            | Self::Synced { room, .. } => room,
+        }
+    }
+}

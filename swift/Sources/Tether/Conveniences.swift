@@ -20,7 +20,7 @@ extension TetherError {
         switch self {
         case .InvalidConfig(let message), .NotConnected(let message), .QueueFull(let message),
              .AckTimeout(let message), .AuthRejected(let message), .Closed(let message),
-             .Other(let message):
+             .Refused(let message), .Other(let message):
             return message
         }
     }

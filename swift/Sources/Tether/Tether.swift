@@ -8,7 +8,9 @@
 //   `IncomingMessage`, `Stats`, the `TetherError` thrown by every call, the listener protocols
 //   and `TaskHandle`, and the raw `Client` that `TetherClient` wraps.
 //
-// Files: TetherClient.swift (the client), Subscriptions.swift (listeners and streams),
+// Files: TetherClient.swift (the client), Channels.swift (Phoenix channels: joins with
+// payloads, pushes, channel and presence streams), Supabase.swift (Supabase Realtime),
+// Subscriptions.swift (listeners and streams),
 // JSONArguments.swift (Codable helpers), TokenProvider.swift (closure token providers),
 // Logging.swift (log records to a closure or os_log), Conveniences.swift (small extensions).
 

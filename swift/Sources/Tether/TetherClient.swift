@@ -20,8 +20,10 @@ import Foundation
 public final class TetherClient: Sendable {
     /// The generated client underneath, for what this wrapper does not cover.
     public let raw: Client
-    private let makeEncoder: @Sendable () -> JSONEncoder
-    private let makeDecoder: @Sendable () -> JSONDecoder
+    /// Makes the encoder of payloads and the decoder of replies (the sugar in other files uses
+    /// them too).
+    let makeEncoder: @Sendable () -> JSONEncoder
+    let makeDecoder: @Sendable () -> JSONDecoder
 
     /// A client for `config`; it does not connect until `connect()` or `start()`.
     ///

@@ -1,20 +1,26 @@
 import Foundation
 import XCTest
 
-/// The Socket.IO test server that swift/run-tests.sh started on the host, driven through the
-/// control folder (protocol: swift/scripts/test-server.js): commands are appended to
-/// `commands`, the server's reports are read from `reports`.
+/// A test server that swift/run-tests.sh started on the host, driven through its control
+/// folder (protocol: swift/scripts/test-server.js): commands are appended to `commands`, the
+/// server's reports are read from `reports`. Two run: the Socket.IO server (`shared`) and the
+/// Phoenix Channels server (`phoenix`), whose commands and reports are in their READMEs.
 final class TestServer: @unchecked Sendable {
     // @unchecked: the mutable state (read offset, partial line, reports) is guarded by `lock`.
 
-    /// The server of this test run, or nil when the tests were not started by run-tests.sh.
-    static let shared: TestServer? = {
+    /// The Socket.IO server of this test run, or nil when the tests were not started by
+    /// run-tests.sh.
+    static let shared: TestServer? = fromEnvironment(url: "TETHER_TEST_SERVER_URL", control: "TETHER_TEST_CONTROL")
+
+    /// The Phoenix Channels server (tests/servers/phoenix) of this test run, or nil.
+    static let phoenix: TestServer? =
+        fromEnvironment(url: "TETHER_TEST_PHOENIX_URL", control: "TETHER_TEST_PHOENIX_CONTROL")
+
+    private static func fromEnvironment(url urlVariable: String, control controlVariable: String) -> TestServer? {
         let env = ProcessInfo.processInfo.environment
-        guard let url = env["TETHER_TEST_SERVER_URL"], let control = env["TETHER_TEST_CONTROL"] else {
-            return nil
-        }
+        guard let url = env[urlVariable], let control = env[controlVariable] else { return nil }
         return TestServer(url: url, token: env["TETHER_TEST_TOKEN"] ?? "", control: control)
-    }()
+    }
 
     /// The server's URL (`http://127.0.0.1:PORT`); the same after a restart.
     let url: String
@@ -37,7 +43,7 @@ final class TestServer: @unchecked Sendable {
 
     // MARK: Commands
 
-    /// Sends a command (see tests/servers/node/README.md) and waits for its `done` report.
+    /// Sends a command (see the server's README.md) and waits for its `done` report.
     @discardableResult
     func command(_ fields: [String: Any], timeout: TimeInterval = 15) async throws -> Report {
         let id = UUID().uuidString
@@ -143,6 +149,14 @@ struct Report: Sendable {
     var args: [JSONValue]?
     var auth: JSONValue?
     var port: Int?
+    /// The Phoenix server's socket id (`s1`, ...) in `connect`, `received`, `join`, `leave`.
+    var socket: String?
+    /// The channel's topic in the Phoenix server's `received`, `join` and `leave`.
+    var topic: String?
+    /// The join's answer in the Phoenix server's `join`: `ok` or `error`.
+    var status: String?
+    /// What the client sent in the Phoenix server's `received`.
+    var payload: JSONValue?
     /// The raw line.
     var line: String
 
@@ -162,6 +176,10 @@ struct Report: Sendable {
         if case .array(let values)? = object["args"].map(JSONValue.init) { args = values }
         auth = object["auth"].map(JSONValue.init)
         port = object["port"] as? Int
+        socket = object["socket"] as? String
+        topic = object["topic"] as? String
+        status = object["status"] as? String
+        payload = object["payload"].map(JSONValue.init)
         self.line = String(decoding: line, as: UTF8.self)
     }
 }

@@ -37,6 +37,34 @@ class TetherTestCase: XCTestCase {
         return client
     }
 
+    /// The Phoenix Channels test server. Without one the test fails.
+    func phoenixServer() throws -> TestServer {
+        guard let server = TestServer.phoenix else {
+            XCTFail("no Phoenix test server: run the tests through swift/run-tests.sh")
+            throw CancellationError()
+        }
+        return server
+    }
+
+    /// A Phoenix config for `server` (the token as the `token` param, `params` as connect
+    /// params): fast reconnects and rejoins.
+    func phoenixConfig(_ server: TestServer, params: [String: String] = [:]) throws -> ClientConfig {
+        let paramsJson = String(decoding: try JSONEncoder().encode(params), as: UTF8.self)
+        var config = ClientConfig(phoenixURL: server.url, options: PhoenixOptions(paramsJson: paramsJson))
+        config.backoff = BackoffOptions(minDelayMs: 20, maxDelayMs: 200)
+        config.rejoin = RejoinOptions(minDelayMs: 20, maxDelayMs: 200)
+        config.connectTimeoutMs = 5_000
+        return config
+    }
+
+    /// A connected Phoenix client with the server's token.
+    func connectedPhoenixClient(_ server: TestServer, params: [String: String] = [:]) async throws -> TetherClient {
+        let token = server.token
+        let client = try TetherClient(config: phoenixConfig(server, params: params)) { token }
+        try await client.connect()
+        return client
+    }
+
     /// A name no other test uses.
     func unique(_ prefix: String) -> String {
         "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"

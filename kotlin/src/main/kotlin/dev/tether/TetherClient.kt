@@ -207,11 +207,14 @@ class TetherClient private constructor(
 
     /**
      * A cold flow over a listener subscription: subscribes in the collector's coroutine as
-     * collection starts, buffers without bound (listener calls never wait for the collector),
-     * and closes the [TaskHandle] when collection ends.
+     * collection starts, buffers up to [capacity] values (by default without bound: listener
+     * calls never wait for the collector), and closes the [TaskHandle] when collection ends.
      */
-    private fun <T> subscription(subscribe: (send: (T) -> Unit) -> TaskHandle): Flow<T> = flow {
-        val inbox = Channel<T>(Channel.UNLIMITED)
+    internal fun <T> subscription(
+        capacity: Int = Channel.UNLIMITED,
+        subscribe: (send: (T) -> Unit) -> TaskHandle,
+    ): Flow<T> = flow {
+        val inbox = Channel<T>(capacity)
         val handle = subscribe { value -> inbox.trySend(value) }
         try {
             for (value in inbox) emit(value)
@@ -220,8 +223,6 @@ class TetherClient private constructor(
         }
     }
 
-    private fun Duration.toMillis(): ULong = inWholeMilliseconds.coerceAtLeast(0).toULong()
-
     /** Stops the state and health subscriptions and releases the native client (disconnecting). */
     override fun close() {
         stateSubscription.close()
@@ -229,3 +230,6 @@ class TetherClient private constructor(
         raw.close()
     }
 }
+
+/** Milliseconds for the native library (negative durations: zero). */
+internal fun Duration.toMillis(): ULong = inWholeMilliseconds.coerceAtLeast(0).toULong()

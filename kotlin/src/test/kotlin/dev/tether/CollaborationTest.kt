@@ -9,7 +9,6 @@ import kotlinx.serialization.json.Json
 import kotlinx.serialization.json.int
 import kotlinx.serialization.json.jsonObject
 import kotlinx.serialization.json.jsonPrimitive
-import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.Timeout
 import java.util.concurrent.LinkedBlockingQueue
@@ -20,16 +19,7 @@ import kotlin.test.assertTrue
 
 /** The collaboration bindings; the Node test server speaks no collaboration protocol, but acks. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class CollaborationTest {
-    private val resources = mutableListOf<AutoCloseable>()
-
-    private fun <T : AutoCloseable> T.closeAfter(): T = also { resources += it }
-
-    @AfterEach
-    fun closeAll() {
-        resources.asReversed().forEach { runCatching { it.close() } }
-    }
-
+class CollaborationTest : ClosesAfterEach() {
     @Test
     fun `an acknowledged optimistic update reaches the outcome listener as confirmed`() = runBlocking<Unit> {
         val server = NodeServer().closeAfter()

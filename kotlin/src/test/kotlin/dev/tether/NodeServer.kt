@@ -16,12 +16,27 @@ import kotlin.time.Duration.Companion.seconds
 import kotlin.time.TimeSource
 
 /**
- * The official Socket.IO test server (tests/servers/node/server.js) in a child process: started
- * on a free port, its stdout reports collected, its stdin commands sent, killed on [close].
- * [restart] brings it back on the same port (a server crash and recovery, as clients see it).
+ * A Node test server in a child process: by default the official Socket.IO server
+ * (tests/servers/node/server.js), or with [phoenix] the Phoenix Channels one
+ * (tests/servers/phoenix/server.js). Both speak the same process contract (their READMEs): a
+ * `listening` report with the port, one JSON report per stdout line, one JSON command per stdin
+ * line answered by a `done` report. Started on a free port, killed on [close]; [restart] brings
+ * it back on the same port (a server crash and recovery, as clients see it).
  */
-class NodeServer(private val token: String? = null, private val extraArgs: List<String> = emptyList()) : AutoCloseable {
-    private val script = File(System.getProperty("tether.test.server") ?: "../tests/servers/node/server.js")
+class NodeServer(
+    private val token: String? = null,
+    private val extraArgs: List<String> = emptyList(),
+    private val script: File = File(System.getProperty("tether.test.server") ?: "../tests/servers/node/server.js"),
+) : AutoCloseable {
+    companion object {
+        /** The Phoenix Channels v2 test server (also Supabase Realtime shaped `realtime:*` topics). */
+        fun phoenix(token: String? = null, extraArgs: List<String> = emptyList()): NodeServer = NodeServer(
+            token,
+            extraArgs,
+            File(System.getProperty("tether.test.phoenix.server") ?: "../tests/servers/phoenix/server.js"),
+        )
+    }
+
     private val lock = ReentrantLock()
     private val changed = lock.newCondition()
     private val reports = ArrayList<JsonObject>()
@@ -45,7 +60,7 @@ class NodeServer(private val token: String? = null, private val extraArgs: List<
         val command = mutableListOf("node", script.path, "--port", port.toString())
         if (token != null) command += listOf("--token", token)
         command += extraArgs
-        val log = File("target/node-server.log").apply { parentFile.mkdirs() }
+        val log = File("target/${script.parentFile.name}-server.log").apply { parentFile.mkdirs() }
         val started = ProcessBuilder(command)
             .redirectError(ProcessBuilder.Redirect.appendTo(log))
             .start()
@@ -73,6 +88,9 @@ class NodeServer(private val token: String? = null, private val extraArgs: List<
             }
         }
     }
+
+    /** Every report so far, in order. */
+    fun reports(): List<JsonObject> = lock.withLock { reports.toList() }
 
     /** How many reports have arrived so far (a mark for [awaitReport]'s `since`). */
     fun mark(): Int = lock.withLock { reports.size }

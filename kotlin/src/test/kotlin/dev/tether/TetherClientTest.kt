@@ -32,7 +32,6 @@ import kotlinx.serialization.json.jsonArray
 import kotlinx.serialization.json.jsonObject
 import kotlinx.serialization.json.jsonPrimitive
 import kotlinx.serialization.json.put
-import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.Timeout
 import java.util.concurrent.CopyOnWriteArrayList
@@ -53,16 +52,7 @@ data class Cursor(val x: Int, val y: Int)
 
 /** These prove the bindings (types, errors, listeners, threads), not the engine's logic. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class TetherClientTest {
-    private val resources = mutableListOf<AutoCloseable>()
-
-    private fun <T : AutoCloseable> T.closeAfter(): T = also { resources += it }
-
-    @AfterEach
-    fun closeAll() {
-        resources.asReversed().forEach { runCatching { it.close() } }
-    }
-
+class TetherClientTest : ClosesAfterEach() {
     @Test
     fun `connects with a token from a Kotlin provider and the state flow reaches Connected`() = runBlocking<Unit> {
         val server = NodeServer(token = "s3cret").closeAfter()
