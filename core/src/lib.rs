@@ -29,7 +29,7 @@ pub use model::{
     AckError, AckId, AckReply, ConfigError, ConnectionState, DisconnectReason, DropReason, Error,
     ErrorKind, Event, FailureReason, Frame, Health, HealthStatus, IncomingMessage, LatencyStats,
     OutgoingMessage, Quality, SendError, Stats, Token, TokenError, TokenProvider, TransportError,
-    TrySendError,
+    TransportKind, TrySendError,
 };
 
 // Layer 1: protocols.
@@ -39,7 +39,10 @@ pub use protocol::{
 };
 
 // Layer 2: configuration.
-pub use config::{BackoffPolicy, Config, HealthThresholds, Jitter, OverflowPolicy};
+pub use config::{
+    BackoffPolicy, ClientCertificate, Config, HealthThresholds, Jitter, NetworkConfig,
+    OverflowPolicy, ProxyConfig, Transports,
+};
 
 // Layer 3: the session.
 pub use session::{Action, SendOptions, Session};

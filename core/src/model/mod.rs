@@ -13,6 +13,7 @@ mod latency;
 mod message;
 mod stats;
 mod token;
+mod transport_kind;
 
 pub use connection_state::{ConnectionState, DisconnectReason, FailureReason};
 pub use drop_reason::DropReason;
@@ -23,3 +24,4 @@ pub use latency::LatencyStats;
 pub use message::{AckId, AckReply, Frame, IncomingMessage, OutgoingMessage, DEFAULT_NAMESPACE};
 pub use stats::Stats;
 pub use token::{Token, TokenError, TokenFuture, TokenProvider};
+pub use transport_kind::TransportKind;

@@ -145,4 +145,12 @@ pub trait Protocol: Send + fmt::Debug {
     /// Silence after which the protocol itself considers the connection dead (Engine.IO's
     /// `pingInterval + pingTimeout`), if it has such a rule.
     fn liveness_timeout(&self) -> Option<Duration>;
+
+    /// The most bytes the server accepts in one frame (one packet over WebSocket, one payload
+    /// over long-polling), as it announced in its handshake (Engine.IO's `maxPayload`); `None`
+    /// when the protocol announces no such limit. Sends over it are refused before they leave,
+    /// since the server would drop the connection.
+    fn max_frame_bytes(&self) -> Option<usize> {
+        None
+    }
 }
