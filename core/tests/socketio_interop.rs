@@ -4,13 +4,15 @@
 mod support;
 
 use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::fault_proxy::{FaultProxy, Mode};
 use support::node_server::{NodeServer, RedisServer};
 use support::wait;
+use tether_core::model::TokenFuture;
 use tether_core::{
     AckReply, Client, Config, ConnectionState, DisconnectReason, ErrorKind, Event, FailureReason,
-    OutgoingMessage, SocketIoConfig, Token, TokenError,
+    OutgoingMessage, SocketIoConfig, Token, TokenError, TokenProvider,
 };
 
 fn ms(n: u64) -> Duration {
@@ -53,10 +55,61 @@ async fn connects_with_a_token_in_the_auth_payload() {
     assert_eq!(server.reports_of("connection").len(), 1);
 }
 
+/// A provider that hands out `first`, and `after_rejection` when told a token was refused,
+/// recording what it was told.
+struct Rotating {
+    first: &'static str,
+    after_rejection: &'static str,
+    refused: Arc<Mutex<Vec<String>>>,
+}
+
+impl TokenProvider for Rotating {
+    fn token(&self) -> TokenFuture {
+        let token = Token::new(self.first);
+        Box::pin(async move { Ok(token) })
+    }
+
+    fn token_after_rejection(&self, rejected: Token) -> TokenFuture {
+        if let Ok(mut refused) = self.refused.lock() {
+            refused.push(rejected.expose().to_owned());
+        }
+        let token = Token::new(self.after_rejection);
+        Box::pin(async move { Ok(token) })
+    }
+}
+
+fn rotating(
+    first: &'static str,
+    after_rejection: &'static str,
+) -> (Rotating, Arc<Mutex<Vec<String>>>) {
+    let refused = Arc::new(Mutex::new(Vec::new()));
+    (Rotating { first, after_rejection, refused: refused.clone() }, refused)
+}
+
 #[tokio::test]
-async fn an_auth_rejection_is_failed_without_a_retry_storm() {
+async fn a_refused_token_is_replaced_once_and_the_client_connects() {
+    let server = NodeServer::start(&["--token", "fresh"]).await;
+    let (provider, refused) = rotating("expired", "fresh");
+    let client = Client::builder(config(&server.url()))
+        .token_provider(provider)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    client.connect().await.unwrap_or_else(|e| panic!("{e}"));
+    server.wait_for("the refusal", |r| r.iter().any(|x| x["event"] == "rejected")).await;
+    assert_eq!(server.reports_of("rejected").len(), 1);
+    assert_eq!(*refused.lock().unwrap_or_else(|e| e.into_inner()), vec!["expired".to_owned()]);
+    let reply = client.emit_with_ack("whoami", json!({})).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(reply.data[0]["auth"]["token"], "<redacted>");
+}
+
+#[tokio::test]
+async fn an_auth_rejection_is_retried_once_then_failed_without_a_retry_storm() {
     let server = NodeServer::start(&["--token", "right"]).await;
-    let client = with_token(config(&server.url()), "wrong").unwrap_or_else(|e| panic!("{e}"));
+    let (provider, refused) = rotating("wrong", "still-wrong");
+    let client = Client::builder(config(&server.url()))
+        .token_provider(provider)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
     let error =
         client.connect().await.err().unwrap_or_else(|| panic!("connected with a wrong token"));
     assert_eq!(error.kind(), ErrorKind::AuthRejected, "{error}");
@@ -64,7 +117,19 @@ async fn an_auth_rejection_is_failed_without_a_retry_storm() {
         *client.state().borrow(),
         ConnectionState::Failed { reason: FailureReason::AuthRejected("unauthorized".into()) }
     );
-    assert_eq!(server.reports_of("rejected").len(), 1);
+    // Failed: nothing more will be tried, so two reports are all there will be.
+    server
+        .wait_for("two refusals", |r| r.iter().filter(|x| x["event"] == "rejected").count() >= 2)
+        .await;
+    assert_eq!(server.reports_of("rejected").len(), 2, "the first try and one retry, no more");
+    assert_eq!(*refused.lock().unwrap_or_else(|e| e.into_inner()), vec!["wrong".to_owned()]);
+    // A closure provider keeps working: it is simply asked again.
+    let closure = with_token(config(&server.url()), "wrong").unwrap_or_else(|e| panic!("{e}"));
+    assert!(closure.connect().await.is_err());
+    server
+        .wait_for("two more", |r| r.iter().filter(|x| x["event"] == "rejected").count() >= 4)
+        .await;
+    assert_eq!(server.reports_of("rejected").len(), 4);
 }
 
 #[tokio::test]

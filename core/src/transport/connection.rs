@@ -2,6 +2,7 @@
 //! [`Incoming`] (frames, and what only the transport can measure) and a sink of [`Frame`]s.
 //! [`open`] picks the transport the config asks for (with the WebSocket-then-polling fallback).
 
+use super::incoming::Incoming;
 use super::polling::{self, PollingConnection};
 use super::settings::TransportSettings;
 use super::websocket::{self, from_message, map_error, to_message, WebSocket};
@@ -11,20 +12,7 @@ use crate::protocol::TransportRequest;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
-use std::time::Duration;
 use tracing::debug;
-
-/// What a connection yields besides errors.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Incoming {
-    /// A frame from the server.
-    Frame(Frame),
-    /// A request's round trip the transport measured (a polling POST and its answer): a latency
-    /// sample where there are no WebSocket pings.
-    RoundTrip(Duration),
-    /// The connection now runs on another transport (long-polling upgraded to a WebSocket).
-    Upgraded(TransportKind),
-}
 
 /// An open connection: a WebSocket, or a long-polling connection (maybe upgraded since).
 #[derive(Debug)]

@@ -18,6 +18,8 @@
 mod burst_reader;
 mod connection;
 mod cookies;
+mod endpoint;
+mod incoming;
 mod net_stream;
 mod pinning;
 mod polling;
@@ -27,7 +29,8 @@ mod tls;
 mod upgrade_stream;
 mod websocket;
 
-pub use connection::{open, Connection, Incoming};
+pub use connection::{open, Connection};
+pub use incoming::Incoming;
 pub use pinning::spki_pin;
 pub use polling::PollingConnection;
 pub use settings::TransportSettings;

@@ -2,6 +2,7 @@
 //! one, then TLS (rustls) when the URL asks for it. Both transports get their socket here, so a
 //! proxy, a pinned key or a client certificate works the same for a WebSocket and for polling.
 
+use super::endpoint::Endpoint;
 use super::proxy::{self, Proxy};
 use super::settings::TransportSettings;
 use crate::model::TransportError;
@@ -20,37 +21,6 @@ pub(crate) enum NetStream {
     Tcp(TcpStream),
     /// TLS over a stream.
     Tls(Box<tokio_rustls::client::TlsStream<NetStream>>),
-}
-
-/// Where to connect: host (without IPv6 brackets), port, and whether to speak TLS.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Endpoint {
-    pub(crate) host: String,
-    pub(crate) port: u16,
-    pub(crate) tls: bool,
-}
-
-impl Endpoint {
-    /// The endpoint of a `ws`, `wss`, `http` or `https` URL.
-    pub(crate) fn of(url: &url::Url) -> Result<Self, TransportError> {
-        let tls = matches!(url.scheme(), "wss" | "https");
-        let host = url
-            .host_str()
-            .ok_or_else(|| TransportError::InvalidUrl(format!("{url} has no host")))?;
-        // An IPv6 literal comes bracketed in the URL, and without brackets as an address.
-        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-        let port = url.port().unwrap_or(if tls { 443 } else { 80 });
-        Ok(Self { host: host.to_owned(), port, tls })
-    }
-
-    /// `host:port` as a request target (IPv6 bracketed again).
-    pub(crate) fn authority(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
 }
 
 /// Connects to `endpoint` (through the proxy the settings choose for it), TLS included.

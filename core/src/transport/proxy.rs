@@ -3,11 +3,11 @@
 //! auth. Both transports tunnel (a WebSocket and long-polling alike), so the proxy sees only
 //! the target's host and port, and TLS stays end to end.
 
-use super::net_stream::{Endpoint, NetStream};
+use super::endpoint::Endpoint;
 use crate::config::{NetworkConfig, ProxyConfig};
 use crate::model::TransportError;
 use base64::Engine as _;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tracing::warn;
 
 /// Longest proxy response head read before giving up on it.
@@ -158,8 +158,8 @@ impl ProxyRules {
 
 /// Asks the proxy on `stream` for a tunnel to `target` and reads its answer up to the end of the
 /// head, so that the next byte on the stream is the target's.
-pub(crate) async fn connect_tunnel(
-    stream: &mut NetStream,
+pub(crate) async fn connect_tunnel<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
     proxy: &Proxy,
     target: &Endpoint,
 ) -> Result<(), TransportError> {

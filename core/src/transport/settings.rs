@@ -1,7 +1,7 @@
 //! What the transport needs from the config, prepared once per client.
 
 use super::cookies::{CookieJar, Origin};
-use super::net_stream::Endpoint;
+use super::endpoint::Endpoint;
 use super::proxy::{Proxy, ProxyRules};
 use super::tls::shared_tls_config;
 use crate::config::{Config, Transports};

@@ -3,7 +3,8 @@
 //! mapping between tungstenite's messages and our [`Frame`]s.
 
 use super::burst_reader::BurstReader;
-use super::net_stream::{dial, tls_error, Endpoint, NetStream};
+use super::endpoint::Endpoint;
+use super::net_stream::{dial, tls_error, NetStream};
 use super::settings::TransportSettings;
 use super::upgrade_stream::UpgradeStream;
 use crate::model::{Frame, TransportError};

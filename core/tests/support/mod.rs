@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod fault_proxy;
+pub mod haproxy;
+pub mod http_proxy;
 pub mod memory;
 pub mod node_server;
 pub mod wait;

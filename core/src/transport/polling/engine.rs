@@ -5,7 +5,7 @@
 //! bounded channels: when it does not take frames the task stops polling, and when the task
 //! falls behind the driver's sends wait.
 
-use super::super::connection::Incoming;
+use super::super::incoming::Incoming;
 use super::super::settings::TransportSettings;
 use super::super::websocket::{from_message, map_error, to_message, WebSocket};
 use super::http::Lane;
@@ -40,7 +40,7 @@ pub struct PollingConnection {
 /// Does the Engine.IO handshake over polling (within the connect timeout) and starts the task.
 /// The handshake's frames (the open packet first) are the connection's first frames, so the
 /// protocol sees what it would see on a WebSocket.
-pub(crate) async fn open(
+pub async fn open(
     request: &TransportRequest,
     settings: &TransportSettings,
     upgrade_allowed: bool,

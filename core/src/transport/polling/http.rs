@@ -3,7 +3,8 @@
 //! Every request carries the configured headers and the client's cookies, and every response's
 //! cookies are kept (a load balancer's sticky-session cookie included).
 
-use super::super::net_stream::{dial, Endpoint};
+use super::super::endpoint::Endpoint;
+use super::super::net_stream::dial;
 use super::super::settings::TransportSettings;
 use crate::model::TransportError;
 use bytes::Bytes;

@@ -11,5 +11,4 @@ mod engine;
 mod http;
 mod upgrade;
 
-pub(crate) use engine::open;
-pub use engine::PollingConnection;
+pub use engine::{open, PollingConnection};
