@@ -170,7 +170,64 @@ async function w7() {
   socket.close();
 }
 
-const workloads = { w1, w2, w3, w4, w5, w7 };
+// The polling workloads (P1-P3 in BENCHMARKS.md), over `--transports polling` (long-polling
+// only) or `--transports polling,websocket` (socket.io-client's default: polling, then the
+// upgrade, measured once upgraded).
+const TRANSPORTS = (args.transports || "polling").split(",");
+
+function connectWith() {
+  const socket = io(args.url, { transports: TRANSPORTS, forceNew: true });
+  return new Promise((resolve, reject) => {
+    socket.once("connect", () => {
+      if (TRANSPORTS.length === 1 || socket.io.engine.transport.name === "websocket") return resolve(socket);
+      socket.io.engine.once("upgrade", () => resolve(socket));
+    });
+    socket.once("connect_error", (e) => reject(e));
+  });
+}
+
+async function p1() {
+  const socket = await connectWith();
+  const once = () => new Promise((r) => socket.emit("ack-echo", PAYLOAD_64, r));
+  for (let i = 0; i < 100; i++) await once();
+  const samples = new Float64Array(N);
+  for (let i = 0; i < N; i++) {
+    const t = process.hrtime.bigint();
+    await once();
+    samples[i] = Number(process.hrtime.bigint() - t) / 1000;
+  }
+  samples.sort();
+  figure("p50_us", percentile(samples, 50), "us");
+  figure("p99_us", percentile(samples, 99), "us");
+  socket.close();
+}
+
+async function p2() {
+  const socket = await connectWith();
+  await new Promise((r) => socket.emit("count-reset", N, r));
+  const done = new Promise((r) => socket.once("count-done", r));
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < N; i++) socket.emit("count", COUNT_64);
+  await done;
+  figure("msgs_per_s", N / (Number(process.hrtime.bigint() - t) / 1e9), "msg/s");
+  socket.close();
+}
+
+// From "connect" called to the first acknowledgement back, a fresh client each trial.
+async function p3() {
+  const samples = [];
+  for (let i = 0; i < N; i++) {
+    const t = process.hrtime.bigint();
+    const socket = io(args.url, { transports: TRANSPORTS, forceNew: true });
+    await new Promise((r) => socket.emit("ack-echo", PAYLOAD_64, r));
+    samples.push(Number(process.hrtime.bigint() - t) / 1e6);
+    socket.close();
+  }
+  samples.sort((a, b) => a - b);
+  figure("first_message_median_ms", samples[Math.floor(samples.length / 2)], "ms");
+}
+
+const workloads = { w1, w2, w3, w4, w5, w7, p1, p2, p3 };
 workloads[args.workload]()
   .then(() => process.exit(0))
   .catch((e) => { process.stderr.write(String((e && e.stack) || e) + "\n"); process.exit(1); });

@@ -6,6 +6,7 @@
 //! those are optional and `None` means the core's default (named on each field).
 
 use crate::error::TetherError;
+use crate::network::NetworkOptions;
 use std::time::Duration;
 use tether_core as core_api;
 
@@ -105,12 +106,15 @@ pub struct ClientConfig {
     /// Trust the built-in web PKI roots. Default true.
     #[uniffi(default = true)]
     pub builtin_roots: bool,
+    /// Transports, proxy, handshake headers, cookies, pinning, client certificate.
+    #[uniffi(default)]
+    pub network: NetworkOptions,
 }
 
 /// Which wire protocol a client speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum WireProtocol {
-    /// Socket.IO v5 over Engine.IO v4 (WebSocket transport). The default.
+    /// Socket.IO v5 over Engine.IO v4 (WebSocket or long-polling). The default.
     SocketIo,
     /// Plain WebSocket frames.
     RawWebSocket,
@@ -254,6 +258,7 @@ impl Default for ClientConfig {
             rng_seed: None,
             root_certificates: Vec::new(),
             builtin_roots: true,
+            network: NetworkOptions::default(),
         }
     }
 }
@@ -369,6 +374,7 @@ impl TryFrom<ClientConfig> for core_api::Config {
             rng_seed: c.rng_seed,
             root_certificates: c.root_certificates,
             builtin_roots: c.builtin_roots,
+            network: c.network.try_into()?,
         })
     }
 }

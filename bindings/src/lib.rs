@@ -4,7 +4,8 @@
 //! workspace's `uniffi-bindgen` binary: see `generate.sh`.
 //!
 //! - [`Client`]: the object apps hold; async methods on a shared tokio runtime ([`client`]).
-//! - [`ClientConfig`]: every knob as a record with defaults ([`config`]).
+//! - [`ClientConfig`]: every knob as a record with defaults ([`config`]), its network part
+//!   ([`NetworkOptions`]: transports, proxy, headers, cookies, TLS) in [`network`].
 //! - what comes back: [`ConnectionState`] ([`state`]), [`HealthStatus`] ([`health`]),
 //!   [`Stats`] ([`stats`]), [`Event`] and messages ([`event`]).
 //! - [`TetherError`]: the one error type, and every `From` for errors ([`error`]).
@@ -23,6 +24,7 @@ pub mod health;
 mod json;
 pub mod listener;
 pub mod log;
+pub mod network;
 mod runtime;
 pub mod state;
 pub mod stats;
@@ -46,6 +48,9 @@ pub use event::{
 pub use health::{Health, HealthStatus, Quality};
 pub use listener::{EventListener, HealthListener, MessageListener, StateListener};
 pub use log::{LogLevel, LogListener, LogRecord};
+pub use network::{
+    ClientCertificate, HttpHeader, NetworkOptions, ProxyOptions, TransportKind, Transports,
+};
 pub use state::{ConnectionState, DisconnectReason, FailureReason};
 pub use stats::{LatencyStats, Stats};
 pub use task_handle::TaskHandle;

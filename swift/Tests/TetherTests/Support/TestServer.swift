@@ -143,6 +143,8 @@ struct Report: Sendable {
     var args: [JSONValue]?
     var auth: JSONValue?
     var port: Int?
+    /// The transport of a `connection` (`polling` or `websocket`).
+    var transport: String?
     /// The raw line.
     var line: String
 
@@ -159,6 +161,7 @@ struct Report: Sendable {
         nsp = object["nsp"] as? String
         reason = object["reason"] as? String
         recovered = object["recovered"] as? Bool
+        transport = object["transport"] as? String
         if case .array(let values)? = object["args"].map(JSONValue.init) { args = values }
         auth = object["auth"].map(JSONValue.init)
         port = object["port"] as? Int
