@@ -47,10 +47,10 @@ function lines() {
   return () => new Promise((r) => { if (queue.length) r(queue.shift()); else waiter = r; });
 }
 
-async function w1() {
-  const socket = await connect();
+// N sequential emits with an ack after `warmUp` of them; the sorted round trips in µs.
+async function roundTrips(socket, warmUp) {
   const once = () => new Promise((r) => socket.emit("ack-echo", PAYLOAD_64, r));
-  for (let i = 0; i < 500; i++) await once();
+  for (let i = 0; i < warmUp; i++) await once();
   const samples = new Float64Array(N);
   for (let i = 0; i < N; i++) {
     const t = process.hrtime.bigint();
@@ -60,12 +60,18 @@ async function w1() {
   samples.sort();
   figure("p50_us", percentile(samples, 50), "us");
   figure("p99_us", percentile(samples, 99), "us");
+  return samples;
+}
+
+async function w1() {
+  const socket = await connect();
+  const samples = await roundTrips(socket, 500);
   figure("max_us", samples[samples.length - 1], "us");
   socket.close();
 }
 
-async function w2() {
-  const socket = await connect();
+// N fire-and-forget emits, timed until the server has counted them all.
+async function countedSends(socket) {
   await new Promise((r) => socket.emit("count-reset", N, r));
   const done = new Promise((r) => socket.once("count-done", r));
   const t = process.hrtime.bigint();
@@ -74,6 +80,10 @@ async function w2() {
   const secs = Number(process.hrtime.bigint() - t) / 1e9;
   figure("msgs_per_s", N / secs, "msg/s");
   socket.close();
+}
+
+async function w2() {
+  await countedSends(await connect());
 }
 
 // Reconnect: the app re-joins its room on every connect (socket.io-client does not) and one
@@ -188,29 +198,12 @@ function connectWith() {
 
 async function p1() {
   const socket = await connectWith();
-  const once = () => new Promise((r) => socket.emit("ack-echo", PAYLOAD_64, r));
-  for (let i = 0; i < 100; i++) await once();
-  const samples = new Float64Array(N);
-  for (let i = 0; i < N; i++) {
-    const t = process.hrtime.bigint();
-    await once();
-    samples[i] = Number(process.hrtime.bigint() - t) / 1000;
-  }
-  samples.sort();
-  figure("p50_us", percentile(samples, 50), "us");
-  figure("p99_us", percentile(samples, 99), "us");
+  await roundTrips(socket, 100);
   socket.close();
 }
 
 async function p2() {
-  const socket = await connectWith();
-  await new Promise((r) => socket.emit("count-reset", N, r));
-  const done = new Promise((r) => socket.once("count-done", r));
-  const t = process.hrtime.bigint();
-  for (let i = 0; i < N; i++) socket.emit("count", COUNT_64);
-  await done;
-  figure("msgs_per_s", N / (Number(process.hrtime.bigint() - t) / 1e9), "msg/s");
-  socket.close();
+  await countedSends(await connectWith());
 }
 
 // From "connect" called to the first acknowledgement back, a fresh client each trial.

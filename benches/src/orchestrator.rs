@@ -144,25 +144,10 @@ impl Server {
 /// How to start the client process of one kind.
 fn client(kind: &str, workload: &str, url: &str, n: usize, hint: bool) -> R<Proc> {
     let name = format!("{workload}/{kind}{}", if hint { "+hint" } else { "" });
-    if let Some(transports) = crate::polling::js_transports(kind) {
-        let args: Vec<String> = [
-            "benches/peers/js-client.js",
-            "--workload",
-            workload,
-            "--url",
-            url,
-            "--n",
-            &n.to_string(),
-            "--transports",
-            transports,
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-        return Proc::spawn(&name, "node", &args);
-    }
-    if kind == "socket.io-client" {
-        let args: Vec<String> = [
+    let js_transports = crate::polling::js_transports(kind);
+    if kind == "socket.io-client" || js_transports.is_some() {
+        let n = n.to_string();
+        let mut args = vec![
             "--expose-gc",
             "benches/peers/js-client.js",
             "--workload",
@@ -170,11 +155,12 @@ fn client(kind: &str, workload: &str, url: &str, n: usize, hint: bool) -> R<Proc
             "--url",
             url,
             "--n",
-            &n.to_string(),
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+            &n,
+        ];
+        if let Some(transports) = js_transports {
+            args.extend(["--transports", transports]);
+        }
+        let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
         return Proc::spawn(&name, "node", &args);
     }
     let exe = std::env::current_exe()?;

@@ -9,25 +9,11 @@ mod tls_front;
 #[path = "support/tls_server.rs"]
 mod tls_server;
 
-use serde_json::json;
-use std::time::Duration;
 use support::node_server::NodeServer;
-use tether_core::{Client, Config, Transports};
+use support::socketio::round_trip;
+use tether_core::Transports;
 use tls_front::TlsFront;
 use tls_server::TestPki;
-
-async fn connect(port: u16, transports: Transports) -> Result<(), tether_core::Error> {
-    let config = Config::new(format!("wss://localhost:{port}"))
-        .with_transports(transports)
-        .with_platform_verifier(true)
-        .with_retry_initial_connect(false)
-        .with_connect_timeout(Duration::from_secs(5))
-        .with_proxy_from_environment(false);
-    let client = Client::new(config)?;
-    client.connect().await?;
-    client.emit_with_ack("ack-echo", json!(1)).await?;
-    client.disconnect().await
-}
 
 #[tokio::test]
 async fn the_platform_verifier_trusts_the_os_store() {
@@ -44,7 +30,8 @@ async fn the_platform_verifier_trusts_the_os_store() {
     // The OS store (as SSL_CERT_FILE defines it) without our CA: refused, on both transports.
     std::env::set_var("SSL_CERT_FILE", &stranger);
     for transports in [Transports::WebSocket, Transports::Polling] {
-        let refused = connect(front.port(), transports).await;
+        let refused =
+            round_trip(front.client_config(transports).with_platform_verifier(true)).await;
         assert!(
             refused.as_ref().is_err_and(|e| e.message().contains("TLS")),
             "{transports:?}: {refused:?}"
@@ -53,7 +40,9 @@ async fn the_platform_verifier_trusts_the_os_store() {
     // With it: trusted, on both transports, though the client names no root of its own.
     std::env::set_var("SSL_CERT_FILE", &ours);
     for transports in [Transports::WebSocket, Transports::Polling] {
-        connect(front.port(), transports).await.unwrap_or_else(|e| panic!("{transports:?}: {e}"));
+        round_trip(front.client_config(transports).with_platform_verifier(true))
+            .await
+            .unwrap_or_else(|e| panic!("{transports:?}: {e}"));
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

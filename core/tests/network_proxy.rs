@@ -3,11 +3,11 @@
 
 mod support;
 
-use serde_json::json;
 use std::time::Duration;
 use support::http_proxy::HttpProxy;
 use support::node_server::NodeServer;
-use tether_core::{Client, Config, ProxyConfig, TransportKind, Transports};
+use support::socketio::round_trip;
+use tether_core::{Client, Config, ProxyConfig, Transports};
 
 fn config(server: &NodeServer, transports: Transports, proxy: ProxyConfig) -> Config {
     Config::new(server.url())
@@ -15,16 +15,6 @@ fn config(server: &NodeServer, transports: Transports, proxy: ProxyConfig) -> Co
         .with_proxy(proxy)
         .with_retry_initial_connect(false)
         .with_connect_timeout(Duration::from_secs(5))
-}
-
-async fn round_trip(config: Config) -> Result<Option<TransportKind>, tether_core::Error> {
-    let client = Client::new(config)?;
-    client.connect().await?;
-    let reply = client.emit_with_ack("ack-echo", json!("through the proxy")).await?;
-    assert_eq!(reply.data, vec![json!("through the proxy")]);
-    let kind = client.stats().await?.transport;
-    client.disconnect().await?;
-    Ok(kind)
 }
 
 #[tokio::test]

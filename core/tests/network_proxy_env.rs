@@ -3,18 +3,15 @@
 
 mod support;
 
-use serde_json::json;
 use std::time::Duration;
 use support::http_proxy::HttpProxy;
 use support::node_server::NodeServer;
-use tether_core::{Client, Config, Transports};
+use support::socketio::round_trip;
+use tether_core::{Config, Transports};
 
-async fn round_trip(config: Config) {
-    let client = Client::new(config.with_connect_timeout(Duration::from_secs(5)))
-        .unwrap_or_else(|e| panic!("{e}"));
-    client.connect().await.unwrap_or_else(|e| panic!("{e}"));
-    client.emit_with_ack("ack-echo", json!(1)).await.unwrap_or_else(|e| panic!("{e}"));
-    client.disconnect().await.unwrap_or_else(|e| panic!("{e}"));
+async fn through(config: Config) {
+    let config = config.with_connect_timeout(Duration::from_secs(5));
+    round_trip(config).await.unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[tokio::test]
@@ -36,14 +33,14 @@ async fn the_environment_names_the_proxy_and_its_exceptions() {
     std::env::set_var("http_proxy", proxy.url());
     for transports in [Transports::WebSocket, Transports::Polling] {
         let before = proxy.tunnels_to(server.port());
-        round_trip(Config::new(server.url()).with_transports(transports)).await;
+        through(Config::new(server.url()).with_transports(transports)).await;
         assert!(proxy.tunnels_to(server.port()) > before, "{transports:?}: through the proxy");
     }
     // Opted out: straight to the server.
     let before = proxy.tunnels_to(server.port());
-    round_trip(Config::new(server.url()).with_proxy_from_environment(false)).await;
+    through(Config::new(server.url()).with_proxy_from_environment(false)).await;
     // NO_PROXY names the host: straight to the server too.
     std::env::set_var("NO_PROXY", "localhost,127.0.0.1");
-    round_trip(Config::new(server.url()).with_transports(Transports::Polling)).await;
+    through(Config::new(server.url()).with_transports(Transports::Polling)).await;
     assert_eq!(proxy.tunnels_to(server.port()), before, "no tunnel for either");
 }

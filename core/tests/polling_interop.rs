@@ -6,12 +6,16 @@
 
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 use support::fault_proxy::{FaultProxy, Mode};
 use support::node_server::NodeServer;
+use support::socketio::{
+    ack_echo_two_arguments, answer_the_servers_question, binary_both_ways, client,
+    connected_in_room_r, message, recovered_ticks, ticks_while_away, transport, whoami,
+};
 use support::wait;
-use tether_core::{AckReply, Client, Config, Event, OutgoingMessage, TransportKind, Transports};
+use tether_core::{Config, Event, OutgoingMessage, TransportKind, Transports};
 
 fn config(url: &str, transports: Transports) -> Config {
     Config::new(url)
@@ -19,25 +23,6 @@ fn config(url: &str, transports: Transports) -> Config {
         .with_reconnect_delays(Duration::from_millis(20), Duration::from_millis(200))
         .with_connect_timeout(Duration::from_secs(5))
         .with_proxy_from_environment(false)
-}
-
-fn client(config: Config) -> Client {
-    Client::new(config).unwrap_or_else(|e| panic!("{e}"))
-}
-
-async fn message(
-    events: &mut tether_core::EventStream,
-    name: &str,
-) -> tether_core::IncomingMessage {
-    match wait::event(events, name, |e| matches!(e, Event::Message(m) if m.event == name)).await {
-        Event::Message(m) => m,
-        _ => unreachable!(),
-    }
-}
-
-async fn whoami(client: &Client) -> Value {
-    let reply = client.emit_with_ack("whoami", json!({})).await.unwrap_or_else(|e| panic!("{e}"));
-    reply.data[0].clone()
 }
 
 #[tokio::test]
@@ -48,22 +33,10 @@ async fn polling_only_carries_acks_binary_rooms_and_server_acks() {
     client.connect().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(whoami(&client).await["transport"], "polling");
 
-    let reply = client
-        .send_with_ack(
-            OutgoingMessage::with_args("ack-echo", vec![json!("a"), json!({"b": 2})]),
-            None,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(reply.data, vec![json!("a"), json!({"b": 2})]);
+    ack_echo_two_arguments(&client).await;
 
-    let bytes: Vec<u8> = (0..=255).collect();
-    client
-        .send(OutgoingMessage::new("echo", json!({"name": "blob"})).with_attachment(bytes.clone()))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let echoed = message(&mut events, "echo").await;
-    assert_eq!(echoed.binary, vec![bytes], "binary both ways, as base64 over polling");
+    // Binary travels as `b` + base64 over polling.
+    binary_both_ways(&client, &mut events).await;
 
     client.join("estimate-1").await.unwrap_or_else(|e| panic!("{e}"));
     server
@@ -71,24 +44,13 @@ async fn polling_only_carries_acks_binary_rooms_and_server_acks() {
         .await;
     assert_eq!(message(&mut events, "priced").await.data, vec![json!({"n": 1})]);
 
-    let asking = client.clone();
-    let question = tokio::spawn(async move {
-        asking.emit_with_ack("ask-client", json!({"event": "question", "data": 1})).await
-    });
-    let incoming = message(&mut events, "question").await;
-    client
-        .ack(&incoming, AckReply { data: vec![json!(2)], binary: vec![] })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let outcome =
-        question.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(outcome.data[0], json!({"ok": true, "reply": [2]}));
+    answer_the_servers_question(&client, &mut events).await;
 
     let stats = client.stats().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(stats.transport, Some(TransportKind::Polling));
     assert!(stats.latency.samples > 0, "the POST round trips are the latency samples");
     assert!(stats.latency.smoothed.is_some());
-    assert_eq!((stats.acked, stats.ack_failed), (3, 0), "whoami, ack-echo, ask-client");
+    assert_eq!((stats.acked, stats.ack_failed), (4, 0), "whoami, two ack-echo, ask-client");
     assert!(
         server.reports_of("engine_error").is_empty(),
         "{:?}",
@@ -98,37 +60,22 @@ async fn polling_only_carries_acks_binary_rooms_and_server_acks() {
 
 #[tokio::test]
 async fn polling_recovers_missed_events_and_flushes_the_outbox_after_a_cut() {
-    let mut server =
-        NodeServer::start(&["--transports", "polling", "--recovery-ms", "20000"]).await;
+    // A cut between two GETs leaves the server no request to see fail: it notices through its
+    // ping timeout, short here.
+    let args = ["--transports", "polling", "--recovery-ms", "20000", "--ping-interval", "300"];
+    let mut server = NodeServer::start(&[&args[..], &["--ping-timeout", "300"]].concat()).await;
     let proxy = FaultProxy::start(server.addr()).await.unwrap_or_else(|e| panic!("{e}"));
     let client = client(config(&format!("http://{}", proxy.addr()), Transports::Polling));
     let mut events = client.events();
-    client.connect().await.unwrap_or_else(|e| panic!("{e}"));
-    client.join("r").await.unwrap_or_else(|e| panic!("{e}"));
-    server.command(json!({"cmd": "emit", "room": "r", "event": "tick", "data": {"n": 0}})).await;
-    assert_eq!(message(&mut events, "tick").await.data, vec![json!({"n": 0})]);
+    connected_in_room_r(&mut server, &client, &mut events).await;
 
-    proxy.set_mode(Mode::Refuse);
-    proxy.cut();
+    ticks_while_away(&mut server, &proxy, 3).await;
     wait::state(&client, "the loss noticed", |s| !s.is_connected()).await;
-    server.wait_for("the server to notice", |r| r.iter().any(|x| x["event"] == "disconnect")).await;
-    for n in 1..=3 {
-        server
-            .command(json!({"cmd": "emit", "room": "r", "event": "tick", "data": {"n": n}}))
-            .await;
-    }
     client.emit("offline-note", json!({"n": 1})).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(client.stats().await.map(|s| s.queued).unwrap_or(0), 1);
     proxy.set_mode(Mode::Pass);
 
-    wait::event(&mut events, "a recovered connection", |e| {
-        matches!(e, Event::Connected { recovered: true })
-    })
-    .await;
-    for n in 1..=3 {
-        let tick = message(&mut events, "tick").await;
-        assert_eq!(tick.data, vec![json!({"n": n})], "missed events in order, once");
-    }
+    recovered_ticks(&mut events, 3).await;
     server.wait_for("the queued note", |r| r.iter().any(|x| x["name"] == "offline-note")).await;
     assert_eq!(server.received("offline-note").len(), 1);
     assert_eq!(server.received("join-room").len(), 1, "recovered: the room was kept");
@@ -144,10 +91,7 @@ async fn polling_then_upgrade_moves_to_a_websocket_when_offered() {
     let connected = server.reports_of("connection");
     assert_eq!(connected[0]["transport"], "polling", "the handshake went over polling");
     server.wait_for("the upgrade", |r| r.iter().any(|x| x["event"] == "upgrade")).await;
-    wait::until_async("the client to see the upgrade", || async {
-        client.stats().await.ok().and_then(|s| s.transport) == Some(TransportKind::WebSocket)
-    })
-    .await;
+    transport(&client, TransportKind::WebSocket).await;
     assert_eq!(whoami(&client).await["transport"], "websocket");
     let bytes = vec![1u8, 2, 3];
     client
@@ -214,10 +158,7 @@ async fn websocket_falls_back_to_polling_and_returns_when_websockets_work_again(
             r.iter().any(|x| x["event"] == "upgrade")
         })
         .await;
-    wait::until_async("the client on a WebSocket", || async {
-        client.stats().await.ok().and_then(|s| s.transport) == Some(TransportKind::WebSocket)
-    })
-    .await;
+    transport(&client, TransportKind::WebSocket).await;
 }
 
 #[tokio::test]

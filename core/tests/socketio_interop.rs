@@ -8,10 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::fault_proxy::{FaultProxy, Mode};
 use support::node_server::{NodeServer, RedisServer};
+use support::socketio::{
+    ack_echo_two_arguments, answer_the_servers_question, binary_both_ways, client,
+    connected_in_room_r, message, recovered_ticks, ticks_while_away,
+};
 use support::wait;
 use tether_core::model::TokenFuture;
 use tether_core::{
-    AckReply, Client, Config, ConnectionState, DisconnectReason, ErrorKind, Event, FailureReason,
+    Client, Config, ConnectionState, DisconnectReason, ErrorKind, Event, FailureReason,
     OutgoingMessage, SocketIoConfig, Token, TokenError, TokenProvider,
 };
 
@@ -29,20 +33,6 @@ fn with_token(config: Config, token: &'static str) -> Result<Client, tether_core
     Client::builder(config)
         .token_provider(move || async move { Ok::<_, TokenError>(Token::new(token)) })
         .build()
-}
-
-fn client(config: Config) -> Client {
-    Client::new(config).unwrap_or_else(|e| panic!("{e}"))
-}
-
-async fn message(
-    events: &mut tether_core::EventStream,
-    name: &str,
-) -> tether_core::IncomingMessage {
-    match wait::event(events, name, |e| matches!(e, Event::Message(m) if m.event == name)).await {
-        Event::Message(m) => m,
-        _ => unreachable!(),
-    }
 }
 
 #[tokio::test]
@@ -138,14 +128,7 @@ async fn emits_with_and_without_acks() {
     let client = client(config(&server.url()));
     client.connect().await.unwrap_or_else(|e| panic!("{e}"));
     client.emit("note", json!({"n": 1})).await.unwrap_or_else(|e| panic!("{e}"));
-    let reply = client
-        .send_with_ack(
-            OutgoingMessage::with_args("ack-echo", vec![json!("a"), json!({"b": 2})]),
-            None,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(reply.data, vec![json!("a"), json!({"b": 2})]);
+    ack_echo_two_arguments(&client).await;
     server
         .wait_for("the note", |r| r.iter().any(|x| x["name"] == "note" && x["ack"] == false))
         .await;
@@ -158,19 +141,7 @@ async fn answers_a_server_ack_request() {
     let client = client(config(&server.url()));
     let mut events = client.events();
     client.connect().await.unwrap_or_else(|e| panic!("{e}"));
-    let asking = client.clone();
-    let question = tokio::spawn(async move {
-        asking.emit_with_ack("ask-client", json!({"event": "question", "data": {"q": "2+2"}})).await
-    });
-    let incoming = message(&mut events, "question").await;
-    assert!(incoming.ack_id.is_some());
-    client
-        .ack(&incoming, AckReply { data: vec![json!({"a": 4})], binary: vec![] })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let outcome =
-        question.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(outcome.data[0], json!({"ok": true, "reply": [{"a": 4}]}));
+    answer_the_servers_question(&client, &mut events).await;
 }
 
 #[tokio::test]
@@ -179,19 +150,7 @@ async fn binary_payloads_travel_both_ways() {
     let client = client(config(&server.url()));
     let mut events = client.events();
     client.connect().await.unwrap_or_else(|e| panic!("{e}"));
-    let bytes: Vec<u8> = (0..=255).collect();
-    client
-        .send(OutgoingMessage::new("echo", json!({"name": "blob"})).with_attachment(bytes.clone()))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let echoed = message(&mut events, "echo").await;
-    assert_eq!(echoed.binary, vec![bytes.clone()]);
-    assert_eq!(echoed.data[0], json!({"name": "blob"}));
-    let reply = client
-        .send_with_ack(OutgoingMessage::new("ack-echo", json!(1)).with_attachment(vec![9, 9]), None)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(reply.binary, vec![vec![9, 9]], "binary ack");
+    binary_both_ways(&client, &mut events).await;
 }
 
 #[tokio::test]
@@ -258,27 +217,11 @@ async fn connection_state_recovery_replays_missed_events_once() {
     let proxy = FaultProxy::start(server.addr()).await.unwrap_or_else(|e| panic!("{e}"));
     let client = client(config(&format!("ws://{}", proxy.addr())));
     let mut events = client.events();
-    client.connect().await.unwrap_or_else(|e| panic!("{e}"));
-    client.join("r").await.unwrap_or_else(|e| panic!("{e}"));
-    server.command(json!({"cmd": "emit", "room": "r", "event": "tick", "data": {"n": 0}})).await;
-    assert_eq!(message(&mut events, "tick").await.data, vec![json!({"n": 0})]);
+    connected_in_room_r(&mut server, &client, &mut events).await;
     // Keep the client away while the server emits.
-    proxy.set_mode(Mode::Refuse);
-    proxy.cut();
-    server.wait_for("the server to notice", |r| r.iter().any(|x| x["event"] == "disconnect")).await;
-    for n in 1..=3 {
-        server
-            .command(json!({"cmd": "emit", "room": "r", "event": "tick", "data": {"n": n}}))
-            .await;
-    }
+    ticks_while_away(&mut server, &proxy, 3).await;
     proxy.set_mode(Mode::Pass);
-    wait::event(&mut events, "a recovered connection", |e| {
-        matches!(e, Event::Connected { recovered: true })
-    })
-    .await;
-    for n in 1..=3 {
-        let tick = message(&mut events, "tick").await;
-        assert_eq!(tick.data, vec![json!({"n": n})], "missed events in order, offset stripped");
+    for tick in recovered_ticks(&mut events, 3).await {
         assert!(tick.offset.is_some());
     }
     server.command(json!({"cmd": "emit", "room": "r", "event": "tick", "data": {"n": 4}})).await;

@@ -2,11 +2,9 @@
 //! (`cookie SERVERID insert`), a TCP health check every 200 ms and redispatch when a server is
 //! down. Started on a free loopback port with a generated config, killed on drop.
 
+use super::process::{free_port, scratch_dir, spawn_listening, write_config};
 use std::path::PathBuf;
-use std::process::Stdio;
-use tokio::process::{Child, Command};
-
-use super::wait;
+use tokio::process::Child;
 
 /// A running HAProxy.
 pub struct HaProxy {
@@ -18,13 +16,8 @@ pub struct HaProxy {
 impl HaProxy {
     /// Balances over `backends` (loopback ports), each with the cookie value `node<i>`.
     pub async fn start(backends: &[u16]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let dir =
-            std::env::temp_dir().join(format!("tether-haproxy-{port}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let port = free_port();
+        let dir = scratch_dir("haproxy", port);
         let mut config = format!(
             "global\n  maxconn 256\n\
              defaults\n  mode http\n  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n  \
@@ -37,22 +30,8 @@ impl HaProxy {
                 "  server node{i} 127.0.0.1:{backend} check inter 200ms fall 1 rise 1 cookie node{i}\n"
             ));
         }
-        let path = dir.join("haproxy.cfg");
-        std::fs::write(&path, config).unwrap_or_else(|e| panic!("{e}"));
-        let child = Command::new("haproxy")
-            .arg("-db")
-            .arg("-f")
-            .arg(&path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start haproxy (run scripts/install-deps.sh): {e}"));
-        wait::until_async("haproxy to listen", || async move {
-            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
-        })
-        .await;
+        let path = write_config(&dir, "haproxy.cfg", &config);
+        let child = spawn_listening("haproxy", &["-db", "-f", &path], port).await;
         Self { _child: child, port, dir }
     }
 

@@ -2,11 +2,9 @@
 //! config (optionally demanding basic auth) and killed on drop. Its log tells which tunnels it
 //! opened, so a test can prove the client went through it.
 
+use super::process::{free_port, scratch_dir, spawn_listening, write_config};
 use std::path::PathBuf;
-use std::process::Stdio;
-use tokio::process::{Child, Command};
-
-use super::wait;
+use tokio::process::Child;
 
 /// A running tinyproxy.
 pub struct HttpProxy {
@@ -15,20 +13,11 @@ pub struct HttpProxy {
     dir: PathBuf,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
 impl HttpProxy {
     /// Starts tinyproxy; with `credentials`, it demands `Proxy-Authorization: Basic`.
     pub async fn start(credentials: Option<(&str, &str)>) -> Self {
         let port = free_port();
-        let dir =
-            std::env::temp_dir().join(format!("tether-tinyproxy-{port}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let dir = scratch_dir("tinyproxy", port);
         let log = dir.join("tinyproxy.log");
         let mut config = format!(
             "Port {port}\nListen 127.0.0.1\nTimeout 600\nLogFile \"{}\"\nLogLevel Connect\n\
@@ -39,24 +28,8 @@ impl HttpProxy {
         if let Some((user, password)) = credentials {
             config.push_str(&format!("BasicAuth {user} {password}\n"));
         }
-        let config_path = dir.join("tinyproxy.conf");
-        std::fs::write(&config_path, config).unwrap_or_else(|e| panic!("{e}"));
-        let child = Command::new("tinyproxy")
-            .arg("-d")
-            .arg("-c")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start tinyproxy (run scripts/install-deps.sh): {e}")
-            });
-        wait::until_async("tinyproxy to listen", || async move {
-            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
-        })
-        .await;
+        let config_path = write_config(&dir, "tinyproxy.conf", &config);
+        let child = spawn_listening("tinyproxy", &["-d", "-c", &config_path], port).await;
         Self { _child: child, port, dir }
     }
 

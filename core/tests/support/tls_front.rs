@@ -8,6 +8,8 @@ use super::tls_server::TestPki;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
+use tether_core::{Config, Transports};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
@@ -46,6 +48,17 @@ impl TlsFront {
     /// Its port.
     pub fn port(&self) -> u16 {
         self.addr.port()
+    }
+
+    /// A client config for this front (`wss://localhost:<port>`, which long-polling reaches as
+    /// `https://`): `transports`, a first connect that fails fast, no proxy from the environment.
+    /// The test adds the trust.
+    pub fn client_config(&self, transports: Transports) -> Config {
+        Config::new(format!("wss://localhost:{}", self.addr.port()))
+            .with_transports(transports)
+            .with_retry_initial_connect(false)
+            .with_connect_timeout(Duration::from_secs(5))
+            .with_proxy_from_environment(false)
     }
 
     /// TLS handshakes that completed.
