@@ -1,6 +1,8 @@
-//! The one task per client that does I/O: it owns the socket and a single timer, feeds the
-//! session, and carries out what the session asks. Everything clever lives in the session; this
-//! file only moves bytes and time.
+//! The one task per client that does I/O: it owns the connection (a WebSocket, or long-polling
+//! whose HTTP requests run in a task of the transport's) and a single timer, feeds the session,
+//! and carries out what the session asks. Everything clever lives in the session; this file only
+//! moves frames and time, and tells the session what only the transport knows (which transport
+//! opened, an upgrade, a measured round trip).
 
 use super::command::Command;
 use super::event_hub::EventHub;
