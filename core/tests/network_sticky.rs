@@ -41,7 +41,6 @@ async fn a_polling_client_stays_on_its_node_and_fails_over_when_it_dies() {
         unknown_sessions(&node_a) + unknown_sessions(&node_b) > 0
     })
     .await;
-    let baseline = unknown_sessions(&node_a) + unknown_sessions(&node_b);
 
     let client = Client::new(config(&balancer.url())).unwrap_or_else(|e| panic!("{e}"));
     let mut events = client.events();
@@ -67,11 +66,10 @@ async fn a_polling_client_stays_on_its_node_and_fails_over_when_it_dies() {
         |e| matches!(e, Event::Message(m) if m.event == "stock"),
     )
     .await;
-    assert_eq!(
-        unknown_sessions(&home) + unknown_sessions(&other),
-        baseline,
-        "no request of the sticky client reached the wrong node"
-    );
+    // A request that reached the wrong node would have been refused (400, unknown session) and
+    // cost the client its connection: one connect, no error, is every request on its node.
+    let stats = client.stats().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((stats.connect_count, stats.error_count), (1, 0), "{stats:?}");
 
     // Its node dies: HAProxy sends the next requests to the survivor, a new session starts
     // there and the room is joined again.
