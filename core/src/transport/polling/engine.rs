@@ -113,17 +113,24 @@ impl Engine {
         .boxed()
     }
 
-    /// POSTs the first pending frames, as many as fit in `maxPayload` (at least one).
-    fn post(&mut self, mut lane: Lane, pending: &mut VecDeque<Frame>) -> Post {
+    /// POSTs the first pending frames, as many as fit in `maxPayload` (at least one); takes
+    /// their bytes off `pending_bytes`.
+    fn post(
+        &mut self,
+        mut lane: Lane,
+        pending: &mut VecDeque<Frame>,
+        pending_bytes: &mut usize,
+    ) -> Post {
         let mut batch = Vec::new();
         let mut size = 0;
         while let Some(frame) = pending.front() {
-            let grown =
-                size + TransportKind::Polling.wire_len(frame) + usize::from(!batch.is_empty());
+            let len = TransportKind::Polling.wire_len(frame);
+            let grown = size + len + usize::from(!batch.is_empty());
             if !batch.is_empty() && grown > self.max_payload {
                 break;
             }
             size = grown;
+            *pending_bytes = pending_bytes.saturating_sub(len);
             batch.extend(pending.pop_front().as_ref().and_then(encode_packet));
         }
         let (url, settings) = (self.next_url(), self.settings.clone());
@@ -158,6 +165,7 @@ impl Engine {
         let mut probed: Option<WebSocket> = None;
         // Frames not yet sent, as frames: an upgrade sends them on the WebSocket instead.
         let mut pending: VecDeque<Frame> = VecDeque::new();
+        let mut pending_bytes = 0;
         let mut closing_at: Option<tokio::time::Instant> = None;
         loop {
             if let Some(socket) = probed.take() {
@@ -169,14 +177,13 @@ impl Engine {
             }
             if posting.is_none() && probed.is_none() && !pending.is_empty() {
                 if let Some(lane) = spare_post.take() {
-                    posting = Some(self.post(lane, &mut pending));
+                    posting = Some(self.post(lane, &mut pending, &mut pending_bytes));
                 }
             }
             if closing_at.is_some() && posting.is_none() && pending.is_empty() {
                 return;
             }
-            let queued: usize = pending.iter().map(|f| TransportKind::Polling.wire_len(f)).sum();
-            let accepting = closing_at.is_none() && queued < self.max_payload;
+            let accepting = closing_at.is_none() && pending_bytes < self.max_payload;
             tokio::select! {
                 Some((lane, result)) = maybe(&mut polling) => {
                     polling = None;
@@ -233,7 +240,10 @@ impl Engine {
                         probed = None;
                         closing_at = Some(tokio::time::Instant::now() + CLOSE_GRACE);
                     }
-                    Some(frame @ (Frame::Text(_) | Frame::Binary(_))) => pending.push_back(frame),
+                    Some(frame @ (Frame::Text(_) | Frame::Binary(_))) => {
+                        pending_bytes += TransportKind::Polling.wire_len(&frame);
+                        pending.push_back(frame);
+                    }
                     // No WebSocket here to ping: the session does not send these over polling.
                     Some(Frame::Ping(_) | Frame::Pong(_)) => {}
                 },
