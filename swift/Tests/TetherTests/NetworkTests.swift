@@ -22,4 +22,45 @@ final class NetworkTests: TetherTestCase {
             $0.event == "connection" && $0.transport == "polling" && $0.line.contains(header)
         }
     }
+
+    func testARefusedTokenIsReplacedOnceThroughTokenAfterRejection() async throws {
+        let server = try testServer()
+        let provider = RotatingProvider(fresh: server.token)
+        let client = try TetherClient(config: config(server), tokenProvider: provider)
+        try await client.connect()
+        XCTAssertEqual(provider.refused, ["stale-token"], "told which token was refused, once")
+    }
+}
+
+/// Hands out a stale token first, and the right one once told the stale one was refused.
+final class RotatingProvider: TokenProvider, @unchecked Sendable {
+    // @unchecked: `refusedTokens` is guarded by `lock`.
+    private let fresh: String
+    private let lock = NSLock()
+    private var refusedTokens: [String] = []
+
+    init(fresh: String) {
+        self.fresh = fresh
+    }
+
+    var refused: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return refusedTokens
+    }
+
+    private func record(_ token: String) {
+        lock.lock()
+        refusedTokens.append(token)
+        lock.unlock()
+    }
+
+    func token() async throws -> String {
+        "stale-token"
+    }
+
+    func tokenAfterRejection(rejected: String) async throws -> String {
+        record(rejected)
+        return fresh
+    }
 }

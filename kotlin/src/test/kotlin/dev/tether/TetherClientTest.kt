@@ -437,4 +437,24 @@ class TetherClientTest {
         assertEquals("polling", connection.string("transport"))
         assertEquals("acme", connection["headers"]?.jsonObject?.string("x-tenant"))
     }
+
+    @Test
+    fun `a refused token is replaced once through tokenAfterRejection`() = runBlocking<Unit> {
+        val server = NodeServer(token = "fresh").closeAfter()
+        val refused = CopyOnWriteArrayList<String>()
+        val provider = object : TokenProvider {
+            override suspend fun token() = "expired"
+
+            override suspend fun tokenAfterRejection(rejected: String): String {
+                refused += rejected
+                return "fresh"
+            }
+        }
+        val client = TetherClient(testConfig(server), provider).closeAfter()
+
+        client.connect()
+
+        assertEquals(listOf("expired"), refused.toList(), "told which token was refused, once")
+        server.awaitReport { it.string("event") == "rejected" }
+    }
 }
