@@ -6,7 +6,7 @@
 #
 #   scripts/bench.sh                 # everything (about 10 minutes on 2 cores)
 #   scripts/bench.sh --quick         # small sizes, a smoke run
-#   scripts/bench.sh --only w1,w2    # some workloads
+#   scripts/bench.sh --only w1,w2    # some workloads (`polling`: P1-P3, long-polling and the upgrade)
 #
 # Prints one JSON line per figure, then a table of ratios (Tether / peer); both are also
 # written to target/bench/results.jsonl and target/bench/results.md.

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Tether's tests need beyond the Rust toolchain, on a Debian 12 machine (root).
 #
-#   - Debian packages: redis-server (Redis for the multi-node Socket.IO tests; the tests start
-#     their own redis-server on free loopback ports, so the package's own service is kept
-#     stopped and disabled), debootstrap (for scripts/swift-toolchain.sh) and python3 when
+#   - Debian packages: redis-server (Redis for the multi-node Socket.IO tests), tinyproxy (a
+#     real HTTP proxy for the proxy tests) and haproxy (the load balancer of the sticky-session
+#     tests); the tests start their own instances on free loopback ports with generated
+#     configs, so the packages' own services are kept stopped and disabled; debootstrap (for scripts/swift-toolchain.sh) and python3 when
 #     missing (swift/generate.sh patches the generated reader with it).
 #   - npm dependencies of the Node test servers, the Socket.IO one (tests/servers/node) and the
 #     Phoenix Channels one (tests/servers/phoenix), via `npm ci`, each when its node_modules is
@@ -40,7 +41,7 @@ systemd_running() { [ -d /run/systemd/system ]; }
 
 # ---------------------------------------------------------------------------------------------
 # Debian packages
-PKGS=(redis-server debootstrap)
+PKGS=(redis-server tinyproxy haproxy debootstrap)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     # Node 20 is expected on the machine; Debian's own nodejs/npm is a working fallback.
     PKGS+=(nodejs npm)
@@ -69,25 +70,27 @@ if [ "${#missing[@]}" -gt 0 ]; then
     own_policy=0
 fi
 
-# The redis-server package's own service must not be left running (or start at boot): the
-# tests start their own instances on random ports.
-if installed redis-server; then
+# The packages' own services must not be left running (or start at boot): the tests start
+# their own instances on random ports.
+stop_service() {
+    local service="$1"
+    installed "$service" || return 0
     if systemd_running; then
-        if systemctl is-enabled --quiet redis-server.service 2>/dev/null \
-            || systemctl is-active --quiet redis-server.service 2>/dev/null; then
-            quiet "${SUDO[@]}" systemctl disable --now redis-server.service
+        if systemctl is-enabled --quiet "$service.service" 2>/dev/null \
+            || systemctl is-active --quiet "$service.service" 2>/dev/null; then
+            quiet "${SUDO[@]}" systemctl disable --now "$service.service"
         fi
     else
-        pidfile=/run/redis/redis-server.pid
-        if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-            quiet "${SUDO[@]}" /etc/init.d/redis-server stop
+        if [ -x "/etc/init.d/$service" ] && "/etc/init.d/$service" status >/dev/null 2>&1; then
+            quiet "${SUDO[@]}" "/etc/init.d/$service" stop
         fi
         # No systemd: keep the SysV script from starting it at boot too.
-        if ls /etc/rc[2-5].d/S*redis-server >/dev/null 2>&1; then
-            quiet "${SUDO[@]}" update-rc.d redis-server disable
+        if ls /etc/rc[2-5].d/S*"$service" >/dev/null 2>&1; then
+            quiet "${SUDO[@]}" update-rc.d "$service" disable
         fi
     fi
-fi
+}
+for service in redis-server tinyproxy haproxy; do stop_service "$service"; done
 
 # ---------------------------------------------------------------------------------------------
 # npm dependencies of the Node test servers (Socket.IO, Phoenix Channels)

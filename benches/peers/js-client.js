@@ -47,10 +47,10 @@ function lines() {
   return () => new Promise((r) => { if (queue.length) r(queue.shift()); else waiter = r; });
 }
 
-async function w1() {
-  const socket = await connect();
+// N sequential emits with an ack after `warmUp` of them; the sorted round trips in µs.
+async function roundTrips(socket, warmUp) {
   const once = () => new Promise((r) => socket.emit("ack-echo", PAYLOAD_64, r));
-  for (let i = 0; i < 500; i++) await once();
+  for (let i = 0; i < warmUp; i++) await once();
   const samples = new Float64Array(N);
   for (let i = 0; i < N; i++) {
     const t = process.hrtime.bigint();
@@ -60,12 +60,18 @@ async function w1() {
   samples.sort();
   figure("p50_us", percentile(samples, 50), "us");
   figure("p99_us", percentile(samples, 99), "us");
+  return samples;
+}
+
+async function w1() {
+  const socket = await connect();
+  const samples = await roundTrips(socket, 500);
   figure("max_us", samples[samples.length - 1], "us");
   socket.close();
 }
 
-async function w2() {
-  const socket = await connect();
+// N fire-and-forget emits, timed until the server has counted them all.
+async function countedSends(socket) {
   await new Promise((r) => socket.emit("count-reset", N, r));
   const done = new Promise((r) => socket.once("count-done", r));
   const t = process.hrtime.bigint();
@@ -74,6 +80,10 @@ async function w2() {
   const secs = Number(process.hrtime.bigint() - t) / 1e9;
   figure("msgs_per_s", N / secs, "msg/s");
   socket.close();
+}
+
+async function w2() {
+  await countedSends(await connect());
 }
 
 // Reconnect: the app re-joins its room on every connect (socket.io-client does not) and one
@@ -170,7 +180,47 @@ async function w7() {
   socket.close();
 }
 
-const workloads = { w1, w2, w3, w4, w5, w7 };
+// The polling workloads (P1-P3 in BENCHMARKS.md), over `--transports polling` (long-polling
+// only) or `--transports polling,websocket` (socket.io-client's default: polling, then the
+// upgrade, measured once upgraded).
+const TRANSPORTS = (args.transports || "polling").split(",");
+
+function connectWith() {
+  const socket = io(args.url, { transports: TRANSPORTS, forceNew: true });
+  return new Promise((resolve, reject) => {
+    socket.once("connect", () => {
+      if (TRANSPORTS.length === 1 || socket.io.engine.transport.name === "websocket") return resolve(socket);
+      socket.io.engine.once("upgrade", () => resolve(socket));
+    });
+    socket.once("connect_error", (e) => reject(e));
+  });
+}
+
+async function p1() {
+  const socket = await connectWith();
+  await roundTrips(socket, 100);
+  socket.close();
+}
+
+async function p2() {
+  await countedSends(await connectWith());
+}
+
+// From "connect" called to the first acknowledgement back, a fresh client each trial.
+async function p3() {
+  const samples = [];
+  for (let i = 0; i < N; i++) {
+    const t = process.hrtime.bigint();
+    const socket = io(args.url, { transports: TRANSPORTS, forceNew: true });
+    await new Promise((r) => socket.emit("ack-echo", PAYLOAD_64, r));
+    samples.push(Number(process.hrtime.bigint() - t) / 1e6);
+    socket.close();
+  }
+  samples.sort((a, b) => a - b);
+  figure("first_message_median_ms", samples[Math.floor(samples.length / 2)], "ms");
+}
+
+const workloads = { w1, w2, w3, w4, w5, w7, p1, p2, p3 };
 workloads[args.workload]()
   .then(() => process.exit(0))
   .catch((e) => { process.stderr.write(String((e && e.stack) || e) + "\n"); process.exit(1); });

@@ -79,6 +79,9 @@ pub async fn run(options: Options) -> R<()> {
         "w5" => w5(&options).await,
         "w6" => w6(&options).await,
         "w7" => w7(&options).await,
+        "p1" | "p2" | "p3" => {
+            crate::polling::run(&options.workload, &options.kind, &options.url, options.n).await
+        }
         other => Err(format!("unknown workload {other}").into()),
     }
 }

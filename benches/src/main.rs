@@ -12,6 +12,7 @@ mod bare_server;
 mod clients;
 mod measure;
 mod orchestrator;
+mod polling;
 
 use std::process::ExitCode;
 

@@ -144,8 +144,10 @@ impl Server {
 /// How to start the client process of one kind.
 fn client(kind: &str, workload: &str, url: &str, n: usize, hint: bool) -> R<Proc> {
     let name = format!("{workload}/{kind}{}", if hint { "+hint" } else { "" });
-    if kind == "socket.io-client" {
-        let args: Vec<String> = [
+    let js_transports = crate::polling::js_transports(kind);
+    if kind == "socket.io-client" || js_transports.is_some() {
+        let n = n.to_string();
+        let mut args = vec![
             "--expose-gc",
             "benches/peers/js-client.js",
             "--workload",
@@ -153,11 +155,12 @@ fn client(kind: &str, workload: &str, url: &str, n: usize, hint: bool) -> R<Proc
             "--url",
             url,
             "--n",
-            &n.to_string(),
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+            &n,
+        ];
+        if let Some(transports) = js_transports {
+            args.extend(["--transports", transports]);
+        }
+        let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
         return Proc::spawn(&name, "node", &args);
     }
     let exe = std::env::current_exe()?;
@@ -317,6 +320,25 @@ pub async fn run(args: &[String]) -> R<()> {
         w6(&bare_url, sizes.w6, &mut results).await;
     }
 
+    if wanted("polling") {
+        let polling_sizes = if quick {
+            crate::polling::Sizes { p1: 200, p2: 2_000, p3: 3 }
+        } else {
+            crate::polling::Sizes { p1: 2_000, p2: 20_000, p3: 11 }
+        };
+        let url = node_url.clone();
+        let rows = crate::polling::orchestrate(&polling_sizes, |kind, workload, n| {
+            let url = url.clone();
+            async move {
+                client(&kind, &workload, &url, n, false)?.finish(Duration::from_secs(300)).await
+            }
+        })
+        .await;
+        for (workload, kind, figures) in rows {
+            results.add_all(&workload, &kind, "node", figures);
+        }
+    }
+
     node.kill().await?;
     bare.kill().await?;
     let table = ratio_table(&results);
@@ -472,7 +494,9 @@ fn ratio_table(results: &Results) -> String {
         "| workload | figure | Tether kind | Tether | peer | peer value | Tether / peer | better |\n\
          | --- | --- | --- | ---: | --- | ---: | ---: | --- |\n",
     );
-    for (workload, figure, ours, peer, better) in COMPARISONS {
+    for (workload, figure, ours, peer, better) in
+        COMPARISONS.iter().chain(crate::polling::COMPARISONS)
+    {
         let (Some(a), Some(b)) =
             (results.value(workload, ours, figure), results.value(workload, peer, figure))
         else {

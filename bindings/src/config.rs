@@ -6,6 +6,7 @@
 //! those are optional and `None` means the core's default (named on each field).
 
 use crate::error::TetherError;
+use crate::network::NetworkOptions;
 use crate::protocol_options::{
     protocol_config, PhoenixOptions, RawWebSocketOptions, SocketIoOptions, WireProtocol,
 };
@@ -115,6 +116,9 @@ pub struct ClientConfig {
     /// Trust the built-in web PKI roots. Default true.
     #[uniffi(default = true)]
     pub builtin_roots: bool,
+    /// Transports, proxy, handshake headers, cookies, pinning, client certificate.
+    #[uniffi(default)]
+    pub network: NetworkOptions,
 }
 
 /// The reconnect schedule.
@@ -268,6 +272,7 @@ impl Default for ClientConfig {
             rng_seed: None,
             root_certificates: Vec::new(),
             builtin_roots: true,
+            network: NetworkOptions::default(),
         }
     }
 }
@@ -363,6 +368,7 @@ impl TryFrom<ClientConfig> for core_api::Config {
             rng_seed: c.rng_seed,
             root_certificates: c.root_certificates,
             builtin_roots: c.builtin_roots,
+            network: c.network.try_into()?,
         })
     }
 }

@@ -4,7 +4,8 @@
 //! workspace's `uniffi-bindgen` binary: see `generate.sh`.
 //!
 //! - [`Client`]: the object apps hold; async methods on a shared tokio runtime ([`client`]).
-//! - [`ClientConfig`]: every knob as a record with defaults ([`config`]).
+//! - [`ClientConfig`]: every knob as a record with defaults ([`config`]), its network part
+//!   ([`NetworkOptions`]: transports, proxy, headers, cookies, TLS) in [`network`].
 //! - what comes back: [`ConnectionState`] ([`state`]), [`HealthStatus`] ([`health`]),
 //!   [`Stats`] ([`stats`]), [`Event`] and messages ([`event`]).
 //! - [`TetherError`]: the one error type, and every `From` for errors ([`error`]).
@@ -27,6 +28,7 @@ pub mod health;
 mod json;
 pub mod listener;
 pub mod log;
+pub mod network;
 pub mod presence;
 pub mod protocol_options;
 mod runtime;
@@ -54,6 +56,9 @@ pub use listener::{
     EventListener, HealthListener, MessageListener, PresenceChangeListener, StateListener,
 };
 pub use log::{LogLevel, LogListener, LogRecord};
+pub use network::{
+    ClientCertificate, HttpHeader, NetworkOptions, ProxyOptions, TransportKind, Transports,
+};
 pub use presence::{LeaveReason, PresenceChange};
 pub use protocol_options::{PhoenixOptions, RawWebSocketOptions, SocketIoOptions, WireProtocol};
 pub use state::{ConnectionState, DisconnectReason, FailureReason};

@@ -8,7 +8,7 @@ use tether_core as core_api;
 /// Which wire protocol a client speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum WireProtocol {
-    /// Socket.IO v5 over Engine.IO v4 (WebSocket transport). The default.
+    /// Socket.IO v5 over Engine.IO v4 (WebSocket or long-polling). The default.
     SocketIo,
     /// Plain WebSocket frames.
     RawWebSocket,

@@ -1,6 +1,7 @@
 //! The counters of a client, mirrored from [`tether_core::Stats`]. Durations are milliseconds.
 
 use crate::health::{Health, Quality};
+use crate::network::TransportKind;
 use crate::state::ConnectionState;
 use std::time::Duration;
 use tether_core as core_api;
@@ -55,6 +56,9 @@ pub struct Stats {
     pub in_flight: u64,
     /// Rooms joined.
     pub rooms: u64,
+    /// The transport of the current connection (`None` when not connected); over polling the
+    /// latency figures are the polling requests' round trips.
+    pub transport: Option<TransportKind>,
 }
 
 /// Heartbeat latency in milliseconds (fractional); every figure `None` until the first pong.
@@ -124,6 +128,7 @@ impl From<core_api::Stats> for Stats {
             pending_acks: wide(s.pending_acks),
             in_flight: wide(s.in_flight),
             rooms: wide(s.rooms),
+            transport: s.transport.map(Into::into),
         }
     }
 }

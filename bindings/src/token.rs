@@ -13,6 +13,11 @@ use tether_core::model::TokenFuture;
 pub trait TokenProvider: Send + Sync {
     /// The token for the next connection.
     async fn token(&self) -> Result<String, TokenError>;
+
+    /// The server refused `rejected`: a token for one more try (asked once per refusal; a
+    /// second refusal fails with `AuthRejected`). The Swift and Kotlin packages default this to
+    /// `token()`; a provider with a cache drops `rejected` and fetches a fresh one.
+    async fn token_after_rejection(&self, rejected: String) -> Result<String, TokenError>;
 }
 
 /// The foreign provider in the core's shape.
@@ -24,5 +29,17 @@ impl tether_core::TokenProvider for ForeignTokenProvider {
         Box::pin(
             async move { provider.token().await.map(tether_core::Token::new).map_err(Into::into) },
         )
+    }
+
+    fn token_after_rejection(&self, rejected: tether_core::Token) -> TokenFuture {
+        let provider = self.0.clone();
+        Box::pin(async move {
+            let rejected = rejected.expose().to_owned();
+            provider
+                .token_after_rejection(rejected)
+                .await
+                .map(tether_core::Token::new)
+                .map_err(Into::into)
+        })
     }
 }

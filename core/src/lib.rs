@@ -31,7 +31,7 @@ pub use model::{
     Error, ErrorKind, Event, FailureReason, Frame, Health, HealthStatus, IncomingMessage,
     LatencyStats, LeaveReason, Member, MemberChange, OutgoingMessage, PresenceChange,
     PresenceState, Quality, SendError, Stats, Token, TokenError, TokenProvider, TransportError,
-    TrySendError,
+    TransportKind, TrySendError,
 };
 
 // Layer 1: protocols.
@@ -45,7 +45,10 @@ pub use protocol::{
 };
 
 // Layer 2: configuration.
-pub use config::{BackoffPolicy, Config, HealthThresholds, Jitter, OverflowPolicy};
+pub use config::{
+    BackoffPolicy, ClientCertificate, Config, HealthThresholds, Jitter, NetworkConfig,
+    OverflowPolicy, ProxyConfig, Transports,
+};
 
 // Layer 3: the session.
 pub use session::{Action, SendOptions, Session};

@@ -4,13 +4,19 @@
 mod support;
 
 use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::fault_proxy::{FaultProxy, Mode};
 use support::node_server::{NodeServer, RedisServer};
+use support::socketio::{
+    ack_echo_two_arguments, answer_the_servers_question, binary_both_ways, client,
+    connected_in_room_r, message, recovered_ticks, ticks_while_away,
+};
 use support::wait;
+use tether_core::model::TokenFuture;
 use tether_core::{
-    AckReply, Client, Config, ConnectionState, DisconnectReason, ErrorKind, Event, FailureReason,
-    OutgoingMessage, SocketIoConfig, Token, TokenError,
+    Client, Config, ConnectionState, DisconnectReason, ErrorKind, Event, FailureReason,
+    OutgoingMessage, SocketIoConfig, Token, TokenError, TokenProvider,
 };
 
 fn ms(n: u64) -> Duration {
@@ -29,20 +35,6 @@ fn with_token(config: Config, token: &'static str) -> Result<Client, tether_core
         .build()
 }
 
-fn client(config: Config) -> Client {
-    Client::new(config).unwrap_or_else(|e| panic!("{e}"))
-}
-
-async fn message(
-    events: &mut tether_core::EventStream,
-    name: &str,
-) -> tether_core::IncomingMessage {
-    match wait::event(events, name, |e| matches!(e, Event::Message(m) if m.event == name)).await {
-        Event::Message(m) => m,
-        _ => unreachable!(),
-    }
-}
-
 #[tokio::test]
 async fn connects_with_a_token_in_the_auth_payload() {
     let server = NodeServer::start(&["--token", "t0k"]).await;
@@ -53,10 +45,61 @@ async fn connects_with_a_token_in_the_auth_payload() {
     assert_eq!(server.reports_of("connection").len(), 1);
 }
 
+/// A provider that hands out `first`, and `after_rejection` when told a token was refused,
+/// recording what it was told.
+struct Rotating {
+    first: &'static str,
+    after_rejection: &'static str,
+    refused: Arc<Mutex<Vec<String>>>,
+}
+
+impl TokenProvider for Rotating {
+    fn token(&self) -> TokenFuture {
+        let token = Token::new(self.first);
+        Box::pin(async move { Ok(token) })
+    }
+
+    fn token_after_rejection(&self, rejected: Token) -> TokenFuture {
+        if let Ok(mut refused) = self.refused.lock() {
+            refused.push(rejected.expose().to_owned());
+        }
+        let token = Token::new(self.after_rejection);
+        Box::pin(async move { Ok(token) })
+    }
+}
+
+fn rotating(
+    first: &'static str,
+    after_rejection: &'static str,
+) -> (Rotating, Arc<Mutex<Vec<String>>>) {
+    let refused = Arc::new(Mutex::new(Vec::new()));
+    (Rotating { first, after_rejection, refused: refused.clone() }, refused)
+}
+
 #[tokio::test]
-async fn an_auth_rejection_is_failed_without_a_retry_storm() {
+async fn a_refused_token_is_replaced_once_and_the_client_connects() {
+    let server = NodeServer::start(&["--token", "fresh"]).await;
+    let (provider, refused) = rotating("expired", "fresh");
+    let client = Client::builder(config(&server.url()))
+        .token_provider(provider)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    client.connect().await.unwrap_or_else(|e| panic!("{e}"));
+    server.wait_for("the refusal", |r| r.iter().any(|x| x["event"] == "rejected")).await;
+    assert_eq!(server.reports_of("rejected").len(), 1);
+    assert_eq!(*refused.lock().unwrap_or_else(|e| e.into_inner()), vec!["expired".to_owned()]);
+    let reply = client.emit_with_ack("whoami", json!({})).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(reply.data[0]["auth"]["token"], "<redacted>");
+}
+
+#[tokio::test]
+async fn an_auth_rejection_is_retried_once_then_failed_without_a_retry_storm() {
     let server = NodeServer::start(&["--token", "right"]).await;
-    let client = with_token(config(&server.url()), "wrong").unwrap_or_else(|e| panic!("{e}"));
+    let (provider, refused) = rotating("wrong", "still-wrong");
+    let client = Client::builder(config(&server.url()))
+        .token_provider(provider)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
     let error =
         client.connect().await.err().unwrap_or_else(|| panic!("connected with a wrong token"));
     assert_eq!(error.kind(), ErrorKind::AuthRejected, "{error}");
@@ -64,7 +107,19 @@ async fn an_auth_rejection_is_failed_without_a_retry_storm() {
         *client.state().borrow(),
         ConnectionState::Failed { reason: FailureReason::AuthRejected("unauthorized".into()) }
     );
-    assert_eq!(server.reports_of("rejected").len(), 1);
+    // Failed: nothing more will be tried, so two reports are all there will be.
+    server
+        .wait_for("two refusals", |r| r.iter().filter(|x| x["event"] == "rejected").count() >= 2)
+        .await;
+    assert_eq!(server.reports_of("rejected").len(), 2, "the first try and one retry, no more");
+    assert_eq!(*refused.lock().unwrap_or_else(|e| e.into_inner()), vec!["wrong".to_owned()]);
+    // A closure provider keeps working: it is simply asked again.
+    let closure = with_token(config(&server.url()), "wrong").unwrap_or_else(|e| panic!("{e}"));
+    assert!(closure.connect().await.is_err());
+    server
+        .wait_for("two more", |r| r.iter().filter(|x| x["event"] == "rejected").count() >= 4)
+        .await;
+    assert_eq!(server.reports_of("rejected").len(), 4);
 }
 
 #[tokio::test]
@@ -73,14 +128,7 @@ async fn emits_with_and_without_acks() {
     let client = client(config(&server.url()));
     client.connect().await.unwrap_or_else(|e| panic!("{e}"));
     client.emit("note", json!({"n": 1})).await.unwrap_or_else(|e| panic!("{e}"));
-    let reply = client
-        .send_with_ack(
-            OutgoingMessage::with_args("ack-echo", vec![json!("a"), json!({"b": 2})]),
-            None,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(reply.data, vec![json!("a"), json!({"b": 2})]);
+    ack_echo_two_arguments(&client).await;
     server
         .wait_for("the note", |r| r.iter().any(|x| x["name"] == "note" && x["ack"] == false))
         .await;
@@ -93,19 +141,7 @@ async fn answers_a_server_ack_request() {
     let client = client(config(&server.url()));
     let mut events = client.events();
     client.connect().await.unwrap_or_else(|e| panic!("{e}"));
-    let asking = client.clone();
-    let question = tokio::spawn(async move {
-        asking.emit_with_ack("ask-client", json!({"event": "question", "data": {"q": "2+2"}})).await
-    });
-    let incoming = message(&mut events, "question").await;
-    assert!(incoming.ack_id.is_some());
-    client
-        .ack(&incoming, AckReply { data: vec![json!({"a": 4})], binary: vec![] })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let outcome =
-        question.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(outcome.data[0], json!({"ok": true, "reply": [{"a": 4}]}));
+    answer_the_servers_question(&client, &mut events).await;
 }
 
 #[tokio::test]
@@ -114,19 +150,7 @@ async fn binary_payloads_travel_both_ways() {
     let client = client(config(&server.url()));
     let mut events = client.events();
     client.connect().await.unwrap_or_else(|e| panic!("{e}"));
-    let bytes: Vec<u8> = (0..=255).collect();
-    client
-        .send(OutgoingMessage::new("echo", json!({"name": "blob"})).with_attachment(bytes.clone()))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let echoed = message(&mut events, "echo").await;
-    assert_eq!(echoed.binary, vec![bytes.clone()]);
-    assert_eq!(echoed.data[0], json!({"name": "blob"}));
-    let reply = client
-        .send_with_ack(OutgoingMessage::new("ack-echo", json!(1)).with_attachment(vec![9, 9]), None)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(reply.binary, vec![vec![9, 9]], "binary ack");
+    binary_both_ways(&client, &mut events).await;
 }
 
 #[tokio::test]
@@ -193,27 +217,11 @@ async fn connection_state_recovery_replays_missed_events_once() {
     let proxy = FaultProxy::start(server.addr()).await.unwrap_or_else(|e| panic!("{e}"));
     let client = client(config(&format!("ws://{}", proxy.addr())));
     let mut events = client.events();
-    client.connect().await.unwrap_or_else(|e| panic!("{e}"));
-    client.join("r").await.unwrap_or_else(|e| panic!("{e}"));
-    server.command(json!({"cmd": "emit", "room": "r", "event": "tick", "data": {"n": 0}})).await;
-    assert_eq!(message(&mut events, "tick").await.data, vec![json!({"n": 0})]);
+    connected_in_room_r(&mut server, &client, &mut events).await;
     // Keep the client away while the server emits.
-    proxy.set_mode(Mode::Refuse);
-    proxy.cut();
-    server.wait_for("the server to notice", |r| r.iter().any(|x| x["event"] == "disconnect")).await;
-    for n in 1..=3 {
-        server
-            .command(json!({"cmd": "emit", "room": "r", "event": "tick", "data": {"n": n}}))
-            .await;
-    }
+    ticks_while_away(&mut server, &proxy, 3).await;
     proxy.set_mode(Mode::Pass);
-    wait::event(&mut events, "a recovered connection", |e| {
-        matches!(e, Event::Connected { recovered: true })
-    })
-    .await;
-    for n in 1..=3 {
-        let tick = message(&mut events, "tick").await;
-        assert_eq!(tick.data, vec![json!({"n": n})], "missed events in order, offset stripped");
+    for tick in recovered_ticks(&mut events, 3).await {
         assert!(tick.offset.is_some());
     }
     server.command(json!({"cmd": "emit", "room": "r", "event": "tick", "data": {"n": 4}})).await;

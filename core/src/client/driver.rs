@@ -1,16 +1,18 @@
-//! The one task per client that does I/O: it owns the socket and a single timer, feeds the
-//! session, and carries out what the session asks. Everything clever lives in the session; this
-//! file only moves bytes and time.
+//! The one task per client that does I/O: it owns the connection (a WebSocket, or long-polling
+//! whose HTTP requests run in a task of the transport's) and a single timer, feeds the session,
+//! and carries out what the session asks. Everything clever lives in the session; this file only
+//! moves frames and time, and tells the session what only the transport knows (which transport
+//! opened, an upgrade, a measured round trip).
 
 use super::command::Command;
 use super::event_hub::EventHub;
 use crate::model::{
-    AckError, AckId, AckReply, ConnectionState, Event, HealthStatus, Token, TokenError,
+    AckError, AckId, AckReply, ConnectionState, Event, Frame, HealthStatus, Token, TokenError,
     TokenProvider, TransportError,
 };
 use crate::session::{Action, Session};
 use crate::transport;
-use crate::transport::{TransportSettings, WebSocket};
+use crate::transport::{Connection, Incoming, TransportSettings};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::{HashMap, VecDeque};
@@ -20,7 +22,6 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio_tungstenite::tungstenite::Message;
 use tracing::{debug, info, trace, warn};
 
 /// Frames waiting for the socket before the driver stops taking commands: a fast sender then
@@ -36,7 +37,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// The outcome of opening a transport (token first, then the socket).
 enum Opened {
     Token(url::Url, Result<Option<Token>, TokenError>),
-    Socket(Box<WebSocket>, Option<Token>),
+    Socket(Box<Connection>, Option<Token>),
     Failed(TransportError),
 }
 
@@ -56,10 +57,12 @@ pub(crate) struct Driver {
     health_tx: watch::Sender<HealthStatus>,
     ack_waiters: HashMap<AckId, oneshot::Sender<Result<AckReply, AckError>>>,
     opening: Option<Opening>,
-    sink: Option<SplitSink<WebSocket, Message>>,
-    stream: Option<SplitStream<WebSocket>>,
-    pending: VecDeque<Message>,
+    sink: Option<SplitSink<Connection, Frame>>,
+    stream: Option<SplitStream<Connection>>,
+    pending: VecDeque<Frame>,
     unflushed: bool,
+    /// The token of the last connection, handed back to the provider if the server refuses it.
+    last_token: Option<Token>,
 }
 
 /// The handles a client keeps to its driver.
@@ -106,6 +109,7 @@ impl Driver {
             stream: None,
             pending: VecDeque::new(),
             unflushed: false,
+            last_token: None,
         };
         // `run` borrows the driver instead of taking it: an `async fn` that takes `self` by
         // value keeps two copies of it in its future (the argument and the moved local), and the
@@ -157,8 +161,7 @@ impl Driver {
                         // queues (an idle connection keeps none; W4 in BENCHMARKS.md).
                         self.pending = VecDeque::new();
                     }
-                    Err(e) => {
-                        let error = transport::map_error(e);
+                    Err(error) => {
                         warn!(%error, "write failed");
                         self.session.handle_transport_error(error, now());
                     }
@@ -186,12 +189,18 @@ impl Driver {
                 Action::OpenTransport { url } => {
                     self.close_socket();
                     debug!(url = %url, "opening transport");
-                    // First the token (the request may depend on it), then the socket.
+                    // First the token (the request may depend on it), then the socket. After a
+                    // refusal the provider hears which token was refused.
                     let provider = self.token_provider.clone();
+                    let refused = self.session.take_token_refused();
+                    let rejected = self.last_token.take().filter(|_| refused);
                     self.opening = Some(Box::pin(async move {
-                        let token = match provider {
-                            Some(provider) => provider.token().await.map(Some),
-                            None => Ok(None),
+                        let token = match (provider, rejected) {
+                            (Some(provider), Some(rejected)) => {
+                                provider.token_after_rejection(rejected).await.map(Some)
+                            }
+                            (Some(provider), None) => provider.token().await.map(Some),
+                            (None, _) => Ok(None),
                         };
                         Opened::Token(url, token)
                     }));
@@ -205,7 +214,7 @@ impl Driver {
         if self.sink.is_some() {
             while let Some(frame) = self.session.poll_transmit() {
                 trace!(len = frame.len(), "frame out");
-                self.pending.push_back(transport::to_message(frame));
+                self.pending.push_back(frame);
             }
         }
         while let Some(event) = self.session.poll_event() {
@@ -244,7 +253,7 @@ impl Driver {
                     for message in pending {
                         sink.feed(message).await?;
                     }
-                    sink.send(Message::Close(None)).await
+                    sink.send(Frame::Close).await
                 };
                 let _ = tokio::time::timeout(CLOSE_GRACE, goodbye).await;
             });
@@ -255,11 +264,13 @@ impl Driver {
         let now = now();
         match opened {
             Opened::Socket(socket, token) => {
-                debug!("transport open");
+                let kind = socket.kind();
+                debug!(%kind, "transport open");
                 let (sink, stream) = (*socket).split();
                 self.sink = Some(sink);
                 self.stream = Some(stream);
-                self.session.handle_transport_open(token.as_ref(), now);
+                self.session.handle_transport_open_on(kind, token.as_ref(), now);
+                self.last_token = token;
             }
             Opened::Token(_, Err(error)) => {
                 warn!(%error, "token provider failed");
@@ -282,20 +293,19 @@ impl Driver {
         }
     }
 
-    fn on_incoming(
-        &mut self,
-        incoming: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
-    ) {
+    fn on_incoming(&mut self, incoming: Option<Result<Incoming, TransportError>>) {
         let now = now();
         match incoming {
-            Some(Ok(message)) => {
-                if let Some(frame) = transport::from_message(message) {
-                    trace!(len = frame.len(), "frame in");
-                    self.session.handle_frame(frame, now);
-                }
+            Some(Ok(Incoming::Frame(frame))) => {
+                trace!(len = frame.len(), "frame in");
+                self.session.handle_frame(frame, now);
             }
-            Some(Err(e)) => {
-                let error = transport::map_error(e);
+            Some(Ok(Incoming::RoundTrip(rtt))) => self.session.handle_round_trip(rtt, now),
+            Some(Ok(Incoming::Upgraded(kind))) => {
+                debug!(%kind, "transport upgraded");
+                self.session.handle_transport_upgraded(kind, now);
+            }
+            Some(Err(error)) => {
                 debug!(%error, "read failed");
                 self.session.handle_transport_error(error, now);
             }
@@ -367,8 +377,8 @@ async fn poll_opening(opening: &mut Option<Opening>) -> Opened {
 }
 
 async fn next_message(
-    stream: &mut Option<SplitStream<WebSocket>>,
-) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+    stream: &mut Option<SplitStream<Connection>>,
+) -> Option<Result<Incoming, TransportError>> {
     match stream {
         Some(stream) => stream.next().await,
         None => std::future::pending().await,
@@ -378,9 +388,9 @@ async fn next_message(
 /// Writes pending messages and flushes. Cancel-safe: a message leaves `pending` only once the
 /// sink has accepted it, so losing the `select!` race never loses a frame.
 async fn write_pending(
-    sink: &mut Option<SplitSink<WebSocket, Message>>,
-    pending: &mut VecDeque<Message>,
-) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    sink: &mut Option<SplitSink<Connection, Frame>>,
+    pending: &mut VecDeque<Frame>,
+) -> Result<(), TransportError> {
     let Some(sink) = sink else { return std::future::pending().await };
     poll_fn(|cx| {
         while !pending.is_empty() {

@@ -3,6 +3,7 @@
 
 use super::backoff::BackoffPolicy;
 use super::health::HealthThresholds;
+use super::network::NetworkConfig;
 use super::outbox::OverflowPolicy;
 use crate::protocol::{ProtocolConfig, SocketIoConfig};
 use std::time::Duration;
@@ -35,7 +36,8 @@ pub struct Config {
     pub backoff_reset_after: Duration,
     /// Consecutive failures on one URL before trying the next. Default 2.
     pub failover_after: u32,
-    /// Time allowed for TCP + TLS + WebSocket + protocol handshakes. Default 10 s.
+    /// Time allowed for TCP + proxy + TLS + WebSocket (or polling) + protocol handshakes.
+    /// Default 10 s.
     pub connect_timeout: Duration,
     /// How often the engine sends a WebSocket ping. Default 25 s.
     pub heartbeat_interval: Duration,
@@ -85,6 +87,8 @@ pub struct Config {
     pub root_certificates: Vec<Vec<u8>>,
     /// Trust the built-in web PKI roots (Mozilla's). Default true.
     pub builtin_roots: bool,
+    /// Transports, proxy, handshake headers, cookies, and TLS beyond the trust store.
+    pub network: NetworkConfig,
 }
 
 impl Default for Config {
@@ -122,6 +126,7 @@ impl Default for Config {
             rng_seed: None,
             root_certificates: Vec::new(),
             builtin_roots: true,
+            network: NetworkConfig::default(),
         }
     }
 }

@@ -93,6 +93,8 @@ impl Config {
             return Err(ConfigError::new(field, "must be at most a year (config::MAX_DURATION)"));
         }
         self.protocol.validate()?;
+        let polling_allowed = matches!(self.protocol, crate::protocol::ProtocolConfig::SocketIo(_));
+        self.network.validate(polling_allowed)?;
         Ok(())
     }
 }

@@ -13,7 +13,8 @@ pub enum DropReason {
     Cleared,
     /// The client was closed (or failed) with it still queued.
     Closed,
-    /// It is larger than the outbox byte bound on its own.
+    /// It is larger than the outbox byte bound on its own, or than the frame limit the server
+    /// announced (Engine.IO's `maxPayload`) by the time it could be sent.
     TooLarge,
     /// It waited for a room that was closed or left before it was joined.
     RoomClosed,
@@ -26,7 +27,7 @@ impl fmt::Display for DropReason {
             Self::Expired => "expired in outbox",
             Self::Cleared => "outbox cleared",
             Self::Closed => "client closed",
-            Self::TooLarge => "larger than the outbox byte limit",
+            Self::TooLarge => "larger than the outbox byte limit or the server's frame limit",
             Self::RoomClosed => "its room was closed before it was joined",
         })
     }

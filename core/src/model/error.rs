@@ -234,8 +234,9 @@ pub enum TransportError {
     /// TLS failed (certificate not trusted, handshake error).
     #[error("TLS error: {0}")]
     Tls(String),
-    /// The server answered the upgrade with an HTTP status instead of switching protocols.
-    #[error("HTTP {status} on WebSocket upgrade")]
+    /// The server answered with an HTTP error status: to the WebSocket upgrade instead of
+    /// switching protocols, or to a long-polling request.
+    #[error("HTTP {status} from the server")]
     Http {
         /// The HTTP status code.
         status: u16,
@@ -246,6 +247,10 @@ pub enum TransportError {
     /// A frame broke the WebSocket protocol or a size limit.
     #[error("WebSocket protocol error: {0}")]
     Protocol(String),
+    /// The HTTP proxy could not be reached, or refused the tunnel (a `407` asks for proxy
+    /// credentials). Retried with backoff: proxies restart, and credentials are the config's.
+    #[error("proxy: {0}")]
+    Proxy(String),
 }
 
 impl TransportError {

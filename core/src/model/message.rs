@@ -1,9 +1,12 @@
-//! What travels: WebSocket frames on the wire, and the messages the app sends and receives.
+//! What travels: frames on the wire (WebSocket frames, or long-polling packets), and the messages
+//! the app sends and receives.
 
 use serde_json::Value;
 use std::fmt;
 
-/// One WebSocket frame, as the session hands it to the driver or gets it back.
+/// One frame, as the session hands it to the driver or gets it back: a WebSocket frame, or
+/// one packet of a long-polling payload (text, or binary carried as base64 on that wire; pings,
+/// pongs and close frames exist on WebSockets only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
     /// A UTF-8 text frame.

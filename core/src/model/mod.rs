@@ -14,6 +14,7 @@ mod message;
 mod presence;
 mod stats;
 mod token;
+mod transport_kind;
 
 pub use connection_state::{ConnectionState, DisconnectReason, FailureReason};
 pub use drop_reason::DropReason;
@@ -27,3 +28,4 @@ pub use presence::{
 };
 pub use stats::Stats;
 pub use token::{Token, TokenError, TokenFuture, TokenProvider};
+pub use transport_kind::TransportKind;

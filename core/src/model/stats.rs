@@ -15,6 +15,7 @@ use super::health::Health;
 use super::latency::LatencyStats;
 
 use super::health::Quality;
+use super::transport_kind::TransportKind;
 use std::time::Duration;
 
 /// A snapshot of the client's counters.
@@ -70,4 +71,8 @@ pub struct Stats {
     pub in_flight: usize,
     /// Rooms joined.
     pub rooms: usize,
+    /// The transport of the current connection (`None` when not connected). Over
+    /// [`TransportKind::Polling`] the latency figures are the round trips of the polling
+    /// requests that carry the client's packets (there are no WebSocket pings).
+    pub transport: Option<TransportKind>,
 }

@@ -73,6 +73,16 @@ pub type TokenFuture = Pin<Box<dyn Future<Output = Result<Token, TokenError>> + 
 pub trait TokenProvider: Send + Sync + 'static {
     /// Returns the token to use for the next connection.
     fn token(&self) -> TokenFuture;
+
+    /// The server refused `rejected` (it expired, or was revoked, between the provider's
+    /// refresh and the connect): returns a token for one more try. The client asks this once
+    /// per refusal and, if that token is refused too, fails with `AuthRejected`. By default it
+    /// asks [`TokenProvider::token`] again; a provider with a cache should drop `rejected` from
+    /// it and fetch a fresh one.
+    fn token_after_rejection(&self, rejected: Token) -> TokenFuture {
+        let _ = rejected;
+        self.token()
+    }
 }
 
 impl<F, Fut> TokenProvider for F

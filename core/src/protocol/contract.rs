@@ -221,4 +221,12 @@ pub trait Protocol: Send + fmt::Debug {
     /// Protocols that carry the token per room (Supabase's `access_token`) send it on and use it
     /// for later rejoins. The default does nothing: the token is used on the next connect.
     fn on_token_refresh(&mut self, _token: &Token, _out: &mut ProtocolOutput) {}
+
+    /// The most bytes the server accepts in one frame (one packet over WebSocket, one payload
+    /// over long-polling), as it announced in its handshake (Engine.IO's `maxPayload`); `None`
+    /// when the protocol announces no such limit. Sends over it are refused before they leave,
+    /// since the server would drop the connection.
+    fn max_frame_bytes(&self) -> Option<usize> {
+        None
+    }
 }

@@ -7,7 +7,7 @@ use crate::model::DropReason;
 use crate::model::Event;
 use crate::model::{
     AckError, ConnectionState, DisconnectReason, Error, ErrorKind, FailureReason, Token,
-    TokenError, TransportError,
+    TokenError, TransportError, TransportKind,
 };
 use crate::protocol::{ProtocolOutput, TransportRequest};
 use std::time::Instant;
@@ -19,6 +19,7 @@ impl Session {
         match self.state {
             ConnectionState::Idle | ConnectionState::Closed | ConnectionState::Failed { .. } => {
                 self.attempt = 0;
+                self.auth_retried = false;
                 self.failures_on_url = 0;
                 self.begin_attempt(now);
             }
@@ -89,10 +90,24 @@ impl Session {
         self.protocol.transport_request(url, token)
     }
 
-    /// The transport opened (the token is the one used for it, for the protocol handshake).
+    /// The transport opened (the token is the one used for it, for the protocol handshake): a
+    /// WebSocket. See [`Session::handle_transport_open_on`] for the others.
     pub fn handle_transport_open(&mut self, token: Option<&Token>, now: Instant) {
+        self.handle_transport_open_on(TransportKind::WebSocket, token, now);
+    }
+
+    /// The transport `kind` opened (the token is the one used for it, for the protocol
+    /// handshake). Over long-polling the engine sends no heartbeat pings of its own.
+    pub fn handle_transport_open_on(
+        &mut self,
+        kind: TransportKind,
+        token: Option<&Token>,
+        now: Instant,
+    ) {
         let Phase::Opening { deadline } = self.phase else { return };
         self.phase = Phase::Handshaking { deadline };
+        self.transport = Some(kind);
+        self.sent_token = token.is_some();
         self.last_rx = now;
         let mut out = ProtocolOutput::default();
         self.protocol.on_open(token, now, &mut out);
@@ -105,17 +120,48 @@ impl Session {
         if matches!(self.phase, Phase::Down | Phase::Waiting { .. }) {
             return;
         }
-        self.record_error(Error::from(error.clone()), now);
         if error.is_permanent() {
-            let reason = match error {
-                TransportError::InvalidUrl(why) => FailureReason::InvalidUrl(why),
-                other => FailureReason::AuthRejected(other.to_string()),
-            };
+            match error {
+                TransportError::InvalidUrl(why) => {
+                    self.record_error(Error::new(ErrorKind::Transport, why.clone()), now);
+                    self.fail(FailureReason::InvalidUrl(why), now);
+                }
+                other => self.refused(FailureReason::AuthRejected(other.to_string()), now),
+            }
+            return;
+        }
+        self.record_error(Error::from(error.clone()), now);
+        self.last_error = error.to_string();
+        self.lose_connection(DisconnectReason::TransportClosed(error.to_string()), now);
+    }
+
+    /// Whether the token for the next [`Action::OpenTransport`] should replace a refused one:
+    /// true once after the server refused the last token (the driver then asks the provider's
+    /// `token_after_rejection`). Reading it clears it.
+    pub fn take_token_refused(&mut self) -> bool {
+        std::mem::take(&mut self.token_refused)
+    }
+
+    /// The server (or the upgrade's HTTP status) refused us. An auth refusal of a token is
+    /// retried once at once with a token asked for anew (the provider told the last one was
+    /// refused), since tokens expire between a refresh and a connect; a second refusal in a
+    /// row, or any other refusal, fails. One retry per refusal, never a storm: the flag resets
+    /// only once a connection succeeds (or the app connects again).
+    pub(super) fn refused(&mut self, reason: FailureReason, now: Instant) {
+        self.record_error(Error::new(ErrorKind::AuthRejected, reason.to_string()), now);
+        let retry = matches!(reason, FailureReason::AuthRejected(_))
+            && self.sent_token
+            && !self.auth_retried;
+        if !retry {
             self.fail(reason, now);
             return;
         }
-        self.last_error = error.to_string();
-        self.lose_connection(DisconnectReason::TransportClosed(error.to_string()), now);
+        self.auth_retried = true;
+        self.token_refused = true;
+        self.last_error = reason.to_string();
+        self.drop_transport();
+        self.fail_in_flight_acks();
+        self.begin_attempt(now);
     }
 
     /// The token provider failed instead of giving a token.
@@ -220,6 +266,7 @@ impl Session {
         self.actions.push_back(Action::CloseTransport);
         self.protocol.on_close();
         self.rooms.connection_lost();
+        self.transport = None;
         // Frames not yet written die with the socket, like bytes in a dead TCP buffer; acked
         // ones are failed or re-sent below.
         self.transmit.clear();

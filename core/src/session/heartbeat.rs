@@ -1,11 +1,15 @@
 //! Heartbeats and health: a ping every `heartbeat_interval`, its pong's round trip as a latency
 //! sample, a connection declared dead after `heartbeat_timeout` without an answer (or the
 //! protocol's own silence rule), and the health level judged from all of it.
+//!
+//! Over long-polling there are no WebSocket pings: no heartbeat is sent, liveness is the
+//! protocol's own rule (Engine.IO: nothing heard for `pingInterval + pingTimeout`), and latency
+//! samples are the round trips of the polling requests, which the driver reports.
 
-use super::machine::{Phase, Session};
-use crate::model::{DisconnectReason, Error, ErrorKind, Event, Frame};
+use super::machine::{Heartbeat, Phase, Session};
+use crate::model::{DisconnectReason, Error, ErrorKind, Event, Frame, TransportKind};
 use crate::protocol::ProtocolOutput;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Pings remembered while waiting for their pongs; beyond this the link is dead anyway.
 const MAX_OUTSTANDING_PINGS: usize = 8;
@@ -70,9 +74,37 @@ impl Session {
     /// A ping right now, to find out quickly whether a connection survived (network change,
     /// app resumed).
     pub(super) fn probe(&mut self, now: Instant) {
-        if self.heartbeat.first_unanswered_at.is_none() {
+        if self.pings() && self.heartbeat.first_unanswered_at.is_none() {
             self.send_ping(now);
         }
+    }
+
+    /// Whether this connection has a heartbeat of ours (WebSocket pings); polling has none.
+    pub(super) fn pings(&self) -> bool {
+        self.transport != Some(TransportKind::Polling)
+    }
+
+    /// The transport changed under a live connection (long-polling upgraded to a WebSocket):
+    /// the heartbeat starts (or stops) accordingly.
+    pub fn handle_transport_upgraded(&mut self, kind: TransportKind, now: Instant) {
+        if !matches!(self.phase, Phase::Handshaking { .. } | Phase::Ready { .. }) {
+            return;
+        }
+        self.transport = Some(kind);
+        self.heartbeat = Heartbeat { sequence: self.heartbeat.sequence, ..Heartbeat::default() };
+        if self.pings() && matches!(self.phase, Phase::Ready { .. }) {
+            self.heartbeat.next_ping_at = Some(now + self.config.heartbeat_interval);
+        }
+    }
+
+    /// A round trip the transport measured itself (a polling request and its answer): a latency
+    /// sample where there are no pings.
+    pub fn handle_round_trip(&mut self, rtt: Duration, now: Instant) {
+        if !matches!(self.phase, Phase::Handshaking { .. } | Phase::Ready { .. }) {
+            return;
+        }
+        self.rtt.record(rtt);
+        self.refresh_health(now);
     }
 
     pub(super) fn missed_heartbeats(&self) -> u32 {

@@ -71,10 +71,7 @@ impl Session {
             ProtocolEvent::NamespaceDisconnected { namespace } => {
                 self.events.push_back(Event::NamespaceDisconnected { namespace });
             }
-            ProtocolEvent::Rejected(reason) => {
-                self.record_error(Error::new(ErrorKind::AuthRejected, reason.to_string()), now);
-                self.fail(reason, now);
-            }
+            ProtocolEvent::Rejected(reason) => self.refused(reason, now),
             ProtocolEvent::ServerClosed(why) => {
                 self.shut_down(
                     ConnectionState::Closed,
@@ -100,7 +97,11 @@ impl Session {
         self.ever_connected = true;
         self.failures_on_url = 0;
         self.counters.connect_count += 1;
-        self.heartbeat.next_ping_at = Some(now + self.config.heartbeat_interval);
+        self.auth_retried = false;
+        self.frame_limit = self.protocol.max_frame_bytes();
+        if self.pings() {
+            self.heartbeat.next_ping_at = Some(now + self.config.heartbeat_interval);
+        }
         self.set_state(ConnectionState::Connected);
         self.events.push_back(Event::Connected { recovered });
         if recovered {

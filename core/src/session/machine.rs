@@ -22,6 +22,7 @@ use crate::model::DropReason;
 use crate::model::ErrorKind;
 use crate::model::{
     AckError, ConfigError, ConnectionState, Error, Event, Frame, Health, Quality, Stats, Token,
+    TransportKind,
 };
 use crate::protocol::{Protocol, ProtocolOutput};
 use std::collections::VecDeque;
@@ -97,6 +98,16 @@ pub struct Session {
     pub(super) dedup: Option<DedupWindow>,
     pub(super) counters: Counters,
     pub(super) last_error: String,
+    /// The transport of the current connection (told by the driver when it opens or upgrades).
+    pub(super) transport: Option<TransportKind>,
+    /// The server's frame limit as of the last handshake (checked on sends while offline too).
+    pub(super) frame_limit: Option<usize>,
+    /// The current attempt carried a token (a refusal is then worth one retry with a new one).
+    pub(super) sent_token: bool,
+    /// A refusal was retried since the last successful connect: the next one fails.
+    pub(super) auth_retried: bool,
+    /// The next open should ask the provider for a token in place of a refused one.
+    pub(super) token_refused: bool,
     pub(super) transmit: VecDeque<Frame>,
     pub(super) actions: VecDeque<Action>,
     pub(super) events: VecDeque<Event>,
@@ -148,6 +159,11 @@ impl Session {
             dedup: config.dedup_field.as_ref().map(|_| DedupWindow::new(config.dedup_window)),
             counters: Counters::default(),
             last_error: String::new(),
+            transport: None,
+            frame_limit: None,
+            sent_token: false,
+            auth_retried: false,
+            token_refused: false,
             transmit: VecDeque::new(),
             actions: VecDeque::new(),
             events: VecDeque::new(),
@@ -342,6 +358,7 @@ impl Session {
             pending_acks: self.acks.len(),
             in_flight: self.acks.messages_in_flight(),
             rooms: self.rooms.len(),
+            transport: self.transport.filter(|_| matches!(self.phase, Phase::Ready { .. })),
         }
     }
 

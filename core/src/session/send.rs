@@ -7,7 +7,7 @@ use super::outbox::{PushOutcome, QueuedMessage};
 use crate::config::{OverflowPolicy, MAX_DURATION};
 use crate::model::{
     AckError, AckId, AckReply, ConnectionState, DropReason, Error, Event, OutgoingMessage,
-    SendError,
+    SendError, TransportKind,
 };
 use crate::protocol::ProtocolOutput;
 use serde_json::Value;
@@ -104,9 +104,23 @@ impl Session {
             let id = ack.map(|(deadline, reliable)| {
                 self.register_message_ack(&message, deadline, reliable, true)
             });
+            let out = match self.encode_within_limits(&message, id) {
+                Ok(out) => out,
+                Err(refused) => {
+                    if let Some(id) = id {
+                        self.acks.settle(id);
+                    }
+                    return Err(refused);
+                }
+            };
             self.counters.messages_sent += 1;
-            self.write_message(&message, id, now);
+            self.counters.messages_out += 1;
+            self.take_frames(out);
             return Ok(id);
+        }
+        if let Some(limit) = self.frame_limit.filter(|limit| size > *limit) {
+            // The server said on the last connection it would drop a frame this large.
+            return Err(SendError::TooLarge { size, limit });
         }
         if self.config.outbox_overflow == OverflowPolicy::Reject
             && self.outbox.len() >= self.config.outbox_max_messages
@@ -212,28 +226,47 @@ impl Session {
         ack: Option<AckId>,
         now: Instant,
     ) {
-        let mut out = ProtocolOutput::default();
-        match self.protocol.encode_message(message, ack, &mut out) {
-            Ok(()) => {
+        match self.encode_within_limits(message, ack) {
+            Ok(out) => {
                 self.counters.messages_out += 1;
                 self.take_frames(out);
             }
             Err(e) => {
-                // `check` passed when the message was accepted, so this is a protocol bug or a
-                // namespace that went away; report it rather than lose the message silently.
+                // `check` passed when the message was accepted, so this is a namespace that
+                // went away, or a server whose frame limit it is over; report it rather than
+                // lose the message silently.
+                let reason = match e {
+                    SendError::TooLarge { .. } => DropReason::TooLarge,
+                    _ => DropReason::Closed,
+                };
                 self.record_error(Error::from(e), now);
                 if let Some(id) = ack {
                     if let Some(pending) = self.acks.settle(id) {
-                        self.settle_failed(id, pending, AckError::Dropped(DropReason::Closed));
+                        self.settle_failed(id, pending, AckError::Dropped(reason));
                     }
                 }
                 self.counters.dropped += 1;
-                self.events.push_back(Event::Dropped {
-                    message: message.clone(),
-                    reason: DropReason::Closed,
-                });
+                self.events.push_back(Event::Dropped { message: message.clone(), reason });
             }
         }
+    }
+
+    /// Encodes a message and checks every frame against the server's frame limit on the wire of
+    /// the current transport (binary attachments cost their base64 form over long-polling).
+    fn encode_within_limits(
+        &mut self,
+        message: &OutgoingMessage,
+        ack: Option<AckId>,
+    ) -> Result<ProtocolOutput, SendError> {
+        let mut out = ProtocolOutput::default();
+        self.protocol.encode_message(message, ack, &mut out)?;
+        if let Some(limit) = self.protocol.max_frame_bytes() {
+            let kind = self.transport.unwrap_or(TransportKind::WebSocket);
+            if let Some(size) = out.frames.iter().map(|f| kind.wire_len(f)).find(|n| *n > limit) {
+                return Err(SendError::TooLarge { size, limit });
+            }
+        }
+        Ok(out)
     }
 
     pub(super) fn settle_failed(&mut self, id: AckId, ack: PendingAck, error: AckError) {

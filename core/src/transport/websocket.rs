@@ -1,8 +1,10 @@
-//! Opening the WebSocket: TCP, TLS (rustls) for `wss://`, the HTTP upgrade, with a timeout and
-//! small buffers; and the mapping between tungstenite's messages and our [`Frame`]s. Used only by
-//! the driver.
+//! Opening the WebSocket: the socket from `net_stream` (TCP, a proxy's tunnel, TLS), the HTTP
+//! upgrade with the configured headers and cookies, with a timeout and small buffers; and the
+//! mapping between tungstenite's messages and our [`Frame`]s.
 
 use super::burst_reader::BurstReader;
+use super::endpoint::Endpoint;
+use super::net_stream::{dial, tls_error, NetStream};
 use super::settings::TransportSettings;
 use super::upgrade_stream::UpgradeStream;
 use crate::model::{Frame, TransportError};
@@ -10,14 +12,12 @@ use crate::protocol::TransportRequest;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::{uri_mode, IntoClientRequest};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::tungstenite::stream::Mode;
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::WebSocketStream;
 
 /// An open WebSocket: a stream of [`Message`]s and a sink for them.
 ///
@@ -31,8 +31,8 @@ pub struct WebSocket(Socket);
 enum Socket {
     /// `ws://`: TCP, read in bursts when data streams in.
     Plain(WebSocketStream<BurstReader>),
-    /// `wss://`: TLS (rustls) over TCP.
-    Tls(Box<WebSocketStream<MaybeTlsStream<TcpStream>>>),
+    /// `wss://` (TLS over TCP), or anything through an HTTPS proxy.
+    Tls(Box<WebSocketStream<NetStream>>),
 }
 
 impl std::fmt::Debug for WebSocket {
@@ -87,7 +87,8 @@ impl Sink<Message> for WebSocket {
     }
 }
 
-/// Opens the WebSocket described by `request` within the connect timeout.
+/// Opens the WebSocket described by `request` within the connect timeout: through the proxy
+/// the settings choose, with the configured headers and the client's cookies.
 pub async fn open(
     request: &TransportRequest,
     settings: &TransportSettings,
@@ -97,7 +98,11 @@ pub async fn open(
         .as_str()
         .into_client_request()
         .map_err(|e| TransportError::InvalidUrl(e.to_string()))?;
-    for (name, value) in &request.headers {
+    let configured = settings.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    let cookie = settings.cookie_header(&request.url);
+    let cookie = cookie.as_deref().map(|c| ("Cookie", c));
+    let protocol = request.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    for (name, value) in protocol.chain(configured).chain(cookie) {
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|e| TransportError::InvalidUrl(format!("header name: {e}")))?;
         // Never put the value in the error: it may be a token.
@@ -106,58 +111,50 @@ pub async fn open(
         })?;
         http_request.headers_mut().insert(name, value);
     }
-    match tokio::time::timeout(settings.connect_timeout, connect(http_request, settings)).await {
+    let connecting = connect(http_request, &request.url, settings);
+    match tokio::time::timeout(settings.connect_timeout, connecting).await {
         Err(_) => Err(TransportError::Timeout),
-        Ok(result) => result.map_err(map_error),
+        Ok(result) => result,
     }
 }
 
-/// TCP (Nagle off), then TLS for `wss://`, then the upgrade: what tokio-tungstenite's
-/// `connect_async_tls_with_config` does, but keeping a plain socket plain (see [`WebSocket`]).
+/// The socket (TCP, the proxy's tunnel, TLS: `net_stream`), then the upgrade, keeping a plain
+/// TCP socket plain (see [`WebSocket`]) and the cookies the response sets.
 async fn connect(
     request: Request,
+    url: &url::Url,
     settings: &TransportSettings,
-) -> Result<WebSocket, tungstenite::Error> {
-    use tungstenite::error::UrlError;
-    let mode = uri_mode(request.uri())?;
-    let host = request.uri().host().ok_or(tungstenite::Error::Url(UrlError::NoHostName))?;
-    // An IPv6 literal comes bracketed in the URL, and without brackets as an address.
-    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    let port = request.uri().port_u16().unwrap_or(match mode {
-        Mode::Plain => 80,
-        Mode::Tls => 443,
-    });
-    let socket = TcpStream::connect((host, port)).await?;
-    socket.set_nodelay(true)?;
+) -> Result<WebSocket, TransportError> {
+    let endpoint = Endpoint::of(url)?;
     let config = Some(settings.websocket);
-    Ok(match mode {
-        Mode::Plain => {
+    let (socket, response) = match dial(&endpoint, settings).await? {
+        NetStream::Tcp(socket) => {
             // The upgrade reads the response head only, so the socket's next byte is the
             // server's first frame and the WebSocket can start with a read buffer of the
             // configured size (see `upgrade_stream`).
-            let (upgraded, _response) = tokio_tungstenite::client_async_with_config(
+            let (upgraded, response) = tokio_tungstenite::client_async_with_config(
                 request,
                 UpgradeStream::new(socket),
                 config,
             )
-            .await?;
-            let socket = upgraded.into_inner().into_inner();
-            let socket = BurstReader::new(socket);
-            WebSocket(Socket::Plain(
-                WebSocketStream::from_raw_socket(socket, Role::Client, config).await,
-            ))
+            .await
+            .map_err(map_error)?;
+            let socket = BurstReader::new(upgraded.into_inner().into_inner());
+            let socket = WebSocketStream::from_raw_socket(socket, Role::Client, config).await;
+            (WebSocket(Socket::Plain(socket)), response)
         }
-        Mode::Tls => {
-            let connector = Some(Connector::Rustls(settings.tls.clone()));
-            // Boxed: the TLS handshake's future is most of the connect future's size, which
-            // every connection attempt, plain ones too, would otherwise allocate.
-            let (socket, _response) = Box::pin(tokio_tungstenite::client_async_tls_with_config(
-                request, socket, config, connector,
-            ))
-            .await?;
-            WebSocket(Socket::Tls(Box::new(socket)))
+        tls => {
+            // Boxed: the handshake's future is large, and every attempt would allocate it.
+            let (socket, response) =
+                Box::pin(tokio_tungstenite::client_async_with_config(request, tls, config))
+                    .await
+                    .map_err(map_error)?;
+            (WebSocket(Socket::Tls(Box::new(socket))), response)
         }
-    })
+    };
+    let set_cookies = response.headers().get_all("set-cookie").iter();
+    settings.keep_cookies(url, set_cookies.filter_map(|v| v.to_str().ok()));
+    Ok(socket)
 }
 
 /// Maps tungstenite's error to ours, keeping what a caller can act on.
@@ -165,12 +162,7 @@ pub fn map_error(error: tungstenite::Error) -> TransportError {
     use tungstenite::Error as E;
     match error {
         E::Http(response) => TransportError::Http { status: response.status().as_u16() },
-        // rustls reports through the I/O error (tokio-rustls): a refused certificate is a TLS
-        // error the app must be able to tell from a dropped connection.
-        E::Io(e) => match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-            Some(tls) => TransportError::Tls(tls.to_string()),
-            None => TransportError::Io(e.to_string()),
-        },
+        E::Io(e) => tls_error(e),
         E::Tls(e) => TransportError::Tls(e.to_string()),
         E::Url(e) => TransportError::InvalidUrl(e.to_string()),
         E::Capacity(e) => TransportError::Protocol(format!("over a size limit: {e}")),

@@ -6,6 +6,7 @@ pub use tether_core::{
     AckError, AckId, Action, Config, ConnectionState, DisconnectReason, DropReason, Event,
     FailureReason, Frame, Health, Jitter, OutgoingMessage, OverflowPolicy, Quality,
     RawWebSocketConfig, SendError, SendOptions, Session, Token, TokenError, TransportError,
+    TransportKind,
 };
 
 pub const OPEN: &str =

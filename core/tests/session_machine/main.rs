@@ -10,3 +10,4 @@ mod phoenix;
 mod receiving_and_config;
 mod rooms_and_acks;
 mod state_and_backoff;
+mod transports;

@@ -127,10 +127,19 @@ fn disconnect_never_reconnects() {
 }
 
 #[test]
-fn auth_rejection_fails_without_retrying() {
+fn an_auth_rejection_is_retried_once_with_a_new_token_then_fails() {
     let mut h = Harness::socket_io();
     h.session.connect(h.now);
     h.open_transport();
+    h.frame_in(OPEN);
+    h.frame_in(r#"44{"message":"unauthorized"}"#);
+    assert_eq!(h.session.state(), &ConnectionState::Connecting, "retried at once");
+    let actions = h.take_actions();
+    assert!(actions.contains(&Action::CloseTransport));
+    assert!(actions.iter().any(|a| matches!(a, Action::OpenTransport { .. })));
+    assert!(h.session.take_token_refused(), "the provider is told the token was refused");
+    assert!(!h.session.take_token_refused(), "once");
+    h.session.handle_transport_open(Some(&Token::new("tok")), h.now);
     h.frame_in(OPEN);
     h.frame_in(r#"44{"message":"unauthorized"}"#);
     assert_eq!(
@@ -140,6 +149,17 @@ fn auth_rejection_fails_without_retrying() {
     h.take_actions();
     h.advance(secs(24 * 3600));
     assert!(h.take_actions().is_empty(), "no retry storm");
+
+    // A success resets the allowance: the next refusal is retried once again.
+    h.session.connect(h.now);
+    h.socket_io_handshake("p1");
+    assert_eq!(h.session.state(), &ConnectionState::Connected);
+    h.session.handle_transport_closed(h.now);
+    h.advance(secs(2));
+    h.open_transport();
+    h.frame_in(OPEN);
+    h.frame_in(r#"44{"message":"unauthorized"}"#);
+    assert_eq!(h.session.state(), &ConnectionState::Connecting);
 }
 
 #[test]

@@ -15,7 +15,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -99,6 +99,9 @@ struct Shared {
     control: watch::Sender<Control>,
     open: AtomicUsize,
     accepted: AtomicU64,
+    /// Answer WebSocket upgrade requests with `400` instead of forwarding them.
+    refuse_websockets: AtomicBool,
+    refused_upgrades: AtomicU64,
 }
 
 impl Shared {
@@ -132,6 +135,8 @@ impl FaultProxy {
             control: watch::channel(Control::default()).0,
             open: AtomicUsize::new(0),
             accepted: AtomicU64::new(0),
+            refuse_websockets: AtomicBool::new(false),
+            refused_upgrades: AtomicU64::new(0),
         });
         let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         tracing::debug!(%addr, %upstream, "fault proxy started");
@@ -193,6 +198,18 @@ impl FaultProxy {
         self.shared.open.load(Ordering::SeqCst)
     }
 
+    /// Refuses WebSocket upgrades from now on, as a corporate proxy or firewall that only lets
+    /// plain HTTP through: a new connection whose first request asks to upgrade to a WebSocket
+    /// is answered `400 Bad Request` and closed; every other connection is forwarded as usual.
+    pub fn refuse_websocket_upgrades(&self, refuse: bool) {
+        self.shared.refuse_websockets.store(refuse, Ordering::SeqCst);
+    }
+
+    /// WebSocket upgrade requests refused so far.
+    pub fn refused_upgrades(&self) -> u64 {
+        self.shared.refused_upgrades.load(Ordering::SeqCst)
+    }
+
     /// Connections accepted since start, including those closed at once by [`Mode::Refuse`],
     /// so a test can see a client retrying against a "down" server.
     pub fn total_accepted(&self) -> u64 {
@@ -241,6 +258,18 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                         drop(client);
                         continue;
                     }
+                    if shared.refuse_websockets.load(Ordering::SeqCst) {
+                        let shared = Arc::clone(&shared);
+                        connections.spawn(async move {
+                            if let Some(client) = refuse_if_upgrade(client, &shared).await {
+                                let control = shared.control.subscribe();
+                                let seen = *control.borrow();
+                                let guard = OpenGuard::new(Arc::clone(&shared));
+                                connection(client, peer, shared, control, seen, guard).await;
+                            }
+                        });
+                        continue;
+                    }
                     // Snapshot the controls before counting the connection as open: a test that
                     // sees the count go up and then calls cut() must reach this connection.
                     let mut control = shared.control.subscribe();
@@ -260,6 +289,32 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             // Map away the borrow guard: holding it across the select would make the task !Send.
             _ = async { control.wait_for(|c| c.shutdown).await.map(|_| ()) } => break,
         }
+    }
+}
+
+/// Looks at the first request of a connection without consuming it: an upgrade to a WebSocket
+/// is answered `400` and closed (`None`); anything else is handed back to be forwarded.
+async fn refuse_if_upgrade(mut client: TcpStream, shared: &Shared) -> Option<TcpStream> {
+    let mut head = vec![0u8; 8 * 1024];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let n = client.peek(&mut head).await.ok()?;
+        let text = String::from_utf8_lossy(&head[..n]).to_ascii_lowercase();
+        let complete = text.contains("\r\n\r\n");
+        if complete || n == head.len() || n == 0 || Instant::now() > deadline {
+            if complete && text.contains("upgrade: websocket") {
+                shared.refused_upgrades.fetch_add(1, Ordering::SeqCst);
+                let _ = client.read(&mut head[..n]).await;
+                let refusal =
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                let _ = client.write_all(refusal).await;
+                let _ = client.shutdown().await;
+                return None;
+            }
+            return Some(client);
+        }
+        // More of the head is on its way: look again shortly.
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
 

@@ -3,7 +3,11 @@
 #![allow(dead_code)]
 
 pub mod fault_proxy;
+pub mod haproxy;
+pub mod http_proxy;
 pub mod memory;
 pub mod node_server;
+pub mod process;
+pub mod socketio;
 pub mod wait;
 pub mod ws_server;

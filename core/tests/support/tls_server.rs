@@ -50,13 +50,51 @@ impl TestPki {
         }
     }
 
+    /// The leaf's private key (PKCS#8 DER): for a client certificate made with this.
+    pub fn key_der(&self) -> Vec<u8> {
+        self.key.clone()
+    }
+
+    /// The CA certificate in PEM, for a trust store file (`SSL_CERT_FILE`).
+    pub fn ca_pem(&self) -> String {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&self.ca_der);
+        let lines: Vec<&str> = encoded
+            .as_bytes()
+            .chunks(64)
+            .map(|chunk| std::str::from_utf8(chunk).unwrap_or_default())
+            .collect();
+        format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
+    }
+
     fn server_config(&self) -> rustls::ServerConfig {
+        self.server_config_for_clients_of(None)
+    }
+
+    /// The server's TLS config; with `client_ca`, clients must present a certificate it signed.
+    pub fn server_config_for_clients_of(&self, client_ca: Option<&[u8]>) -> rustls::ServerConfig {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone()));
-        rustls::ServerConfig::builder_with_provider(provider)
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .unwrap_or_else(|e| panic!("TLS versions: {e}"))
-            .with_no_client_auth()
+            .unwrap_or_else(|e| panic!("TLS versions: {e}"));
+        let builder = match client_ca {
+            None => builder.with_no_client_auth(),
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                roots
+                    .add(CertificateDer::from(ca.to_vec()))
+                    .unwrap_or_else(|e| panic!("client CA: {e}"));
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .unwrap_or_else(|e| panic!("client verifier: {e}"));
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        builder
             .with_single_cert(self.chain.clone(), key)
             .unwrap_or_else(|e| panic!("server TLS config: {e}"))
     }

@@ -35,3 +35,12 @@ public final class ClosureTokenProvider: TokenProvider {
         }
     }
 }
+
+extension TokenProvider {
+    /// The server refused `rejected`: by default the provider is simply asked again
+    /// (`token()`). Implement it to drop a cached token and fetch a fresh one; it is asked once
+    /// per refusal, and a second refusal fails with `TetherError.AuthRejected`.
+    public func tokenAfterRejection(rejected: String) async throws -> String {
+        try await token()
+    }
+}

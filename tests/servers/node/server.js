@@ -135,6 +135,15 @@ function toJson(v) {
   return out;
 }
 
+// The handshake's `x-*` headers and its cookie header: what a client adds on purpose.
+function extraHeaders(headers) {
+  const out = {};
+  for (const [k, v] of Object.entries(headers || {})) {
+    if (k.startsWith("x-") || k === "cookie") out[k] = v;
+  }
+  return out;
+}
+
 function redactedAuth(auth) {
   if (auth === null || typeof auth !== "object" || Array.isArray(auth)) return toJson(auth);
   const out = toJson(auth);
@@ -209,6 +218,11 @@ function setupNamespace(name) {
       recovered: socket.recovered,
       auth: redactedAuth(socket.handshake.auth),
       transport: socket.conn.transport.name,
+      headers: extraHeaders(socket.handshake.headers),
+    });
+
+    socket.conn.once("upgrade", (transport) => {
+      report({ event: "upgrade", nsp: name, id: socket.id, transport: transport.name });
     });
 
     socket.on("disconnect", (reason) => {
@@ -309,6 +323,7 @@ function setupNamespace(name) {
         recovered: socket.recovered,
         rooms: [...socket.rooms],
         auth: redactedAuth(socket.handshake.auth),
+        transport: socket.conn.transport.name,
       });
     });
   });

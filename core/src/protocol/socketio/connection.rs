@@ -1,4 +1,6 @@
-//! Socket.IO v5 over Engine.IO v4 (WebSocket transport only), as a [`Protocol`] of the engine.
+//! Socket.IO v5 over Engine.IO v4, as a [`Protocol`] of the engine. The protocol sees the same
+//! frames whichever transport carries them (the polling transport turns its payloads into
+//! frames, see `polling`).
 //!
 //! The engine keeps doing backoff, heartbeat, outbox, acks and rooms; this file only speaks the
 //! wire format: the Engine.IO open/ping/pong/close packets, one CONNECT per namespace with the
@@ -353,6 +355,10 @@ impl Protocol for SocketIo {
         self.engine
             .as_ref()
             .map(|e| Duration::from_millis(e.ping_interval_ms.saturating_add(e.ping_timeout_ms)))
+    }
+
+    fn max_frame_bytes(&self) -> Option<usize> {
+        self.engine.as_ref().map(|e| usize::try_from(e.max_payload).unwrap_or(usize::MAX))
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! Inside this folder, from the bottom: `engineio` (Engine.IO packets), `packet` (Socket.IO
 //! packets), `binary` (placeholders and reassembly), then `connection` (the state per connection
-//! and the `Protocol` impl) with `inbound` (what the server sends).
+//! and the `Protocol` impl) with `inbound` (what the server sends); beside them `polling`
+//! (Engine.IO's long-polling payloads, URLs and upgrade probe, for the polling transport).
 
 mod binary;
 mod config;
@@ -11,6 +12,7 @@ mod connection;
 pub mod engineio;
 mod inbound;
 pub mod packet;
+pub mod polling;
 
 pub use binary::{
     encode_binary, is_placeholder, placeholder, BinaryAssembler, BinaryError, BinaryPacket,

@@ -157,6 +157,8 @@ struct Report: Sendable {
     var status: String?
     /// What the client sent in the Phoenix server's `received`.
     var payload: JSONValue?
+    /// The transport of a `connection` (`polling` or `websocket`).
+    var transport: String?
     /// The raw line.
     var line: String
 
@@ -173,6 +175,7 @@ struct Report: Sendable {
         nsp = object["nsp"] as? String
         reason = object["reason"] as? String
         recovered = object["recovered"] as? Bool
+        transport = object["transport"] as? String
         if case .array(let values)? = object["args"].map(JSONValue.init) { args = values }
         auth = object["auth"].map(JSONValue.init)
         port = object["port"] as? Int

@@ -5,15 +5,19 @@ import dev.tether.ffi.ClientConfig
 import dev.tether.ffi.ConnectionState
 import dev.tether.ffi.Event
 import dev.tether.ffi.FailureReason
+import dev.tether.ffi.HttpHeader
 import dev.tether.ffi.IncomingMessage
 import dev.tether.ffi.LogLevel
 import dev.tether.ffi.LogListener
 import dev.tether.ffi.LogRecord
 import dev.tether.ffi.MessageFilter
 import dev.tether.ffi.MessageListener
+import dev.tether.ffi.NetworkOptions
 import dev.tether.ffi.StateListener
 import dev.tether.ffi.TetherException
 import dev.tether.ffi.TokenException
+import dev.tether.ffi.TransportKind
+import dev.tether.ffi.Transports
 import dev.tether.ffi.defaultConfig
 import dev.tether.ffi.removeLogListener
 import dev.tether.ffi.setLogListener
@@ -401,5 +405,46 @@ class TetherClientTest : ClosesAfterEach() {
         client.disconnect()
         assertFailsWith<TetherException.Closed> { client.tryEmit("echo", JsonPrimitive(1)) }
         assertFailsWith<TetherException.Closed> { client.tryEmitAll("echo", listOf(JsonPrimitive(1))) }
+    }
+
+    @Test
+    fun `a polling-only config connects over long-polling with its headers`() = runBlocking<Unit> {
+        val server = NodeServer(extraArgs = listOf("--transports", "polling")).closeAfter()
+        val config = testConfig(server).copy(
+            network = NetworkOptions(
+                transports = Transports.Polling,
+                headers = listOf(HttpHeader(name = "X-Tenant", value = "acme")),
+            ),
+        )
+        val client = TetherClient(config).closeAfter()
+        client.connect()
+
+        val reply = client.emitWithAck("ack-echo", JsonPrimitive("over polling"), timeout = 5.seconds)
+
+        assertEquals(buildJsonArray { add(JsonPrimitive("over polling")) }, reply)
+        assertEquals(TransportKind.POLLING, client.stats().transport)
+        val connection = server.awaitReport { it.string("event") == "connection" }
+        assertEquals("polling", connection.string("transport"))
+        assertEquals("acme", connection["headers"]?.jsonObject?.string("x-tenant"))
+    }
+
+    @Test
+    fun `a refused token is replaced once through tokenAfterRejection`() = runBlocking<Unit> {
+        val server = NodeServer(token = "fresh").closeAfter()
+        val refused = CopyOnWriteArrayList<String>()
+        val provider = object : TokenProvider {
+            override suspend fun token() = "expired"
+
+            override suspend fun tokenAfterRejection(rejected: String): String {
+                refused += rejected
+                return "fresh"
+            }
+        }
+        val client = TetherClient(testConfig(server), provider).closeAfter()
+
+        client.connect()
+
+        assertEquals(listOf("expired"), refused.toList(), "told which token was refused, once")
+        server.awaitReport { it.string("event") == "rejected" }
     }
 }
