@@ -30,6 +30,9 @@ pub enum ErrorKind {
     Unsupported,
     /// A message was dropped from the outbox before it was sent.
     Dropped,
+    /// The durable outbox's file cannot be opened, read or written (corrupt, locked by another
+    /// client, no space, no permission): the client goes on with its outbox in memory.
+    Storage,
 }
 
 /// The error type of the client API.

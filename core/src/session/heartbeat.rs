@@ -21,6 +21,18 @@ impl Session {
             self.lose_connection(DisconnectReason::HeartbeatTimeout, now);
             return;
         }
+        if self.heartbeat.probe_deadline.is_some_and(|t| now >= t) {
+            self.last_error = "no answer to the probe".to_owned();
+            self.record_error(
+                Error::new(
+                    ErrorKind::Transport,
+                    "no answer to the resume probe within the probe timeout",
+                ),
+                now,
+            );
+            self.lose_connection(DisconnectReason::HeartbeatTimeout, now);
+            return;
+        }
         if let Some(silence) = self.protocol.liveness_timeout() {
             if now >= self.last_rx + silence {
                 self.last_error = "server silent past its ping timeout".to_owned();
@@ -60,11 +72,16 @@ impl Session {
     }
 
     /// A ping right now, to find out quickly whether a connection survived (network change,
-    /// app resumed).
+    /// app resumed), with a deadline of its own (`probe_timeout`, seconds) instead of the
+    /// heartbeat timeout: a socket that died while the app was suspended is found at once.
+    /// Anything received clears the deadline.
     pub(super) fn probe(&mut self, now: Instant) {
         if self.heartbeat.first_unanswered_at.is_none() {
             self.send_ping(now);
         }
+        let deadline = now + self.config.probe_timeout;
+        let earliest = self.heartbeat.probe_deadline.map_or(deadline, |d| d.min(deadline));
+        self.heartbeat.probe_deadline = Some(earliest);
     }
 
     pub(super) fn missed_heartbeats(&self) -> u32 {

@@ -20,6 +20,7 @@ impl Session {
         // Anything from the server proves the path is alive, pong or not.
         self.heartbeat.first_unanswered_at = None;
         self.heartbeat.unanswered = 0;
+        self.heartbeat.probe_deadline = None;
         match frame {
             Frame::Pong(payload) => self.on_pong(&payload, now),
             // The WebSocket library answers pings itself.
@@ -110,6 +111,7 @@ impl Session {
             if let Some(id) = item.ack {
                 self.acks.mark_in_flight(id);
             }
+            self.hand_over(&item);
             self.write_message(&item.message, item.ack, now);
         }
     }
@@ -133,9 +135,16 @@ impl Session {
         {
             if let Some(id) = message.string_field(field) {
                 let key = format!("{}\u{0}{}\u{0}{}", message.namespace, message.event, id);
-                if !window.first_sighting(&key) {
-                    self.counters.duplicates += 1;
-                    return;
+                match window.record(&key) {
+                    Some(hash) => {
+                        if let Some(durable) = self.durable.as_mut() {
+                            durable.seen(hash);
+                        }
+                    }
+                    None => {
+                        self.counters.duplicates += 1;
+                        return;
+                    }
                 }
             }
         }

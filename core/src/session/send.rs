@@ -52,13 +52,15 @@ impl Session {
     /// an acknowledgement was requested; its answer comes as [`Event::AckSettled`].
     pub fn send(
         &mut self,
-        message: OutgoingMessage,
+        mut message: OutgoingMessage,
         options: SendOptions,
         now: Instant,
     ) -> Result<Option<AckId>, SendError> {
         if self.state == ConnectionState::Closed {
             return Err(SendError::Closed);
         }
+        // Durable: a `seq`, and a `messageId` if the app gave none (in memory: nothing).
+        let stored = self.stamp(&mut message);
         let size = message.size_hint();
         if size > self.config.max_message_bytes {
             return Err(SendError::TooLarge { size, limit: self.config.max_message_bytes });
@@ -91,6 +93,13 @@ impl Session {
             let id = ack.map(|(deadline, reliable)| {
                 self.register_message_ack(&message, deadline, reliable, true)
             });
+            if let (Some(seq), Some(id), Some((deadline, true))) = (stored, id, ack) {
+                // At-least-once: kept until its acknowledgement settles.
+                self.keep(seq, &message, Some((deadline, true)), None, now);
+                if let Some(durable) = self.durable.as_mut() {
+                    durable.sent(id, seq);
+                }
+            }
             self.counters.messages_sent += 1;
             self.write_message(&message, id, now);
             return Ok(id);
@@ -104,16 +113,22 @@ impl Session {
             self.register_message_ack(&message, deadline, reliable, false)
         });
         let expires_at = self.config.outbox_ttl.map(|ttl| now + ttl);
-        let queued = QueuedMessage { message, ack: id, expires_at, size };
+        let record = stored.map(|seq| (seq, message.clone()));
+        let queued = QueuedMessage { message, ack: id, expires_at, size, stored };
         match self.outbox.push(queued) {
             PushOutcome::Queued(dropped) => {
+                if let Some((seq, message)) = record {
+                    self.keep(seq, &message, ack, expires_at, now);
+                }
                 self.counters.messages_sent += 1;
                 for old in dropped {
                     self.report_drop(old, DropReason::Overflow);
                 }
                 Ok(id)
             }
-            PushOutcome::NotQueued(item, reason) => {
+            PushOutcome::NotQueued(mut item, reason) => {
+                // Never kept, so nothing to forget.
+                item.stored = None;
                 if reason == DropReason::TooLarge
                     || self.config.outbox_overflow == OverflowPolicy::Reject
                 {
@@ -275,6 +290,9 @@ impl Session {
     pub(super) fn settle_failed(&mut self, id: AckId, ack: PendingAck, error: AckError) {
         match ack.purpose {
             AckPurpose::Message { .. } => {
+                if let Some(durable) = self.durable.as_mut() {
+                    durable.settled(id);
+                }
                 // A dropped message is counted once, in `dropped` (see the stats docs).
                 if !matches!(error, AckError::Dropped(_)) {
                     self.counters.ack_failed += 1;
@@ -290,6 +308,7 @@ impl Session {
 
     pub(super) fn report_drop(&mut self, item: QueuedMessage, reason: DropReason) {
         self.counters.dropped += 1;
+        self.forget_stored(item.stored);
         if let Some(id) = item.ack {
             if let Some(ack) = self.acks.settle(id) {
                 self.settle_failed(id, ack, AckError::Dropped(reason));
@@ -298,17 +317,20 @@ impl Session {
         self.events.push_back(Event::Dropped { message: item.message, reason });
     }
 
-    pub(super) fn fail_in_flight_acks(&mut self) {
+    /// The connection is gone: acknowledgements in flight fail with `error`, except
+    /// at-least-once messages, which go back to the front of the outbox.
+    pub(super) fn fail_in_flight_acks(&mut self, error: AckError) {
         let loss = self.acks.connection_lost();
         for (id, ack) in loss.failed {
-            self.settle_failed(id, ack, AckError::ConnectionLost);
+            self.settle_failed(id, ack, error.clone());
         }
         let resend: Vec<QueuedMessage> = loss
             .resend
             .into_iter()
             .map(|(id, message, deadline)| {
                 let size = message.size_hint();
-                QueuedMessage { message, ack: Some(id), expires_at: deadline, size }
+                let stored = self.durable.as_mut().and_then(|d| d.requeued(id));
+                QueuedMessage { message, ack: Some(id), expires_at: deadline, size, stored }
             })
             .collect();
         self.outbox.push_front_all(resend);
@@ -318,6 +340,9 @@ impl Session {
         let Some(ack) = self.acks.settle(id) else { return };
         match ack.purpose {
             AckPurpose::Message { .. } => {
+                if let Some(durable) = self.durable.as_mut() {
+                    durable.settled(id);
+                }
                 self.counters.acked += 1;
                 self.events.push_back(Event::AckSettled { id, result: Ok(reply) });
             }
