@@ -6,5 +6,6 @@ pub mod fault_proxy;
 pub mod memory;
 pub mod node_server;
 pub mod session_harness;
+pub mod temp_dir;
 pub mod wait;
 pub mod ws_server;
