@@ -289,6 +289,13 @@ impl Client {
         (*self.inner.health().borrow()).into()
     }
 
+    /// Why the durable outbox (`durable_outbox_path`) fell back to memory, if it did: the file
+    /// could not be opened (corrupt, in use by another client, not writable) or a write failed
+    /// later (also an error event of kind `Storage`). `None` while it works, and without one.
+    pub fn storage_error(&self) -> Option<String> {
+        self.inner.storage_error().map(|e| e.message().to_owned())
+    }
+
     /// Calls `listener` with the state now, then with each change, until the handle is
     /// cancelled or dropped.
     pub fn subscribe_state(&self, listener: Arc<dyn StateListener>) -> Arc<TaskHandle> {

@@ -117,6 +117,8 @@ pub enum ErrorKind {
     Unsupported,
     /// A message was dropped from the outbox.
     Dropped,
+    /// The durable outbox's file failed; the client goes on in memory.
+    Storage,
 }
 
 /// A message the server sent.
@@ -308,6 +310,7 @@ impl From<core_api::ErrorKind> for ErrorKind {
             K::Protocol => Self::Protocol,
             K::Unsupported => Self::Unsupported,
             K::Dropped => Self::Dropped,
+            K::Storage => Self::Storage,
         }
     }
 }
