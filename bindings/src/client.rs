@@ -239,6 +239,22 @@ impl Client {
         Ok(reply.into())
     }
 
+    /// Hands a message to the engine and returns once it accepted it, without waiting for the
+    /// acknowledgement: with a durable outbox, once the message is on disk (from then on it
+    /// survives the app being killed). Returns the acknowledgement id (`None` when `delivery`
+    /// asks for none); the answer comes as an `AckSettled` event with that id. For apps that
+    /// send at least once and follow delivery through events.
+    pub async fn enqueue(
+        &self,
+        message: OutgoingMessage,
+        delivery: Delivery,
+    ) -> Result<Option<u64>, TetherError> {
+        let message = core_api::OutgoingMessage::try_from(message)?;
+        let options = delivery.into();
+        let pending = self.run(|c| async move { c.send_with(message, options).await }).await?;
+        Ok(pending.id().map(|id| id.0))
+    }
+
     /// Answers a server message that asked for an acknowledgement, with the arguments in
     /// `args_json` (a JSON array).
     pub async fn ack(
