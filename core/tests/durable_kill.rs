@@ -19,7 +19,6 @@
 
 mod support;
 
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -224,7 +223,7 @@ fn check(server: &NodeServer, lineages: &[Arc<Mutex<Lineage>>], rounds: u64) {
         let l = lineage.lock().unwrap_or_else(|e| e.into_inner());
         let ns: Vec<u64> = ledger
             .iter()
-            .filter(|m| m["sender"] == Value::from(l.sender.as_str()))
+            .filter(|m| m["sender"] == l.sender.as_str())
             .filter_map(|m| m["n"].as_u64())
             .collect();
         if let Some(w) = ns.windows(2).find(|w| w[0] >= w[1]) {

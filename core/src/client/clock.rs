@@ -79,21 +79,33 @@ fn timespec(t: rustix::time::Timespec) -> Option<Duration> {
 }
 
 /// The driver's clock: tokio's, so `tokio::time::pause()` gives tests virtual time, plus the
-/// time suspended.
+/// time suspended. The device is asked once per wake-up of the driver (the first `now` after
+/// [`DriverClock::wake`]), not once per command: a burst of sends costs one reading.
 pub(crate) struct DriverClock {
     device: Arc<dyn DeviceClock>,
     /// Never decreases, so `now` never goes back even if two readings jitter.
     suspended: Duration,
+    /// The device was asked since the driver last waited.
+    fresh: bool,
 }
 
 impl DriverClock {
     pub(crate) fn new(device: Arc<dyn DeviceClock>) -> Self {
-        Self { device, suspended: Duration::ZERO }
+        Self { device, suspended: Duration::ZERO, fresh: false }
+    }
+
+    /// The driver is about to wait: the device may sleep before it wakes, so the next `now`
+    /// asks it again.
+    pub(crate) fn wake(&mut self) {
+        self.fresh = false;
     }
 
     /// Now, for the session: deadlines computed from it count the device's sleep.
     pub(crate) fn now(&mut self) -> Instant {
-        self.suspended = self.suspended.max(self.device.suspended());
+        if !self.fresh {
+            self.suspended = self.suspended.max(self.device.suspended());
+            self.fresh = true;
+        }
         tokio::time::Instant::now().into_std() + self.suspended
     }
 
@@ -140,10 +152,13 @@ mod tests {
         let deadline = before + Duration::from_secs(600);
         assert_eq!(clock.timer(deadline), tokio::time::Instant::from_std(deadline));
         *device.0.lock().unwrap_or_else(|e| e.into_inner()) = Duration::from_secs(3600);
+        assert_eq!(clock.now(), before, "asked once per wake-up");
+        clock.wake();
         let after = clock.now();
         assert_eq!(after - before, Duration::from_secs(3600), "tokio's clock did not move");
         assert!(clock.timer(deadline) < tokio::time::Instant::now(), "the deadline is past");
         *device.0.lock().unwrap_or_else(|e| e.into_inner()) = Duration::from_secs(10);
+        clock.wake();
         assert!(clock.now() >= after, "a smaller reading never turns the clock back");
     }
 }

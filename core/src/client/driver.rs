@@ -143,6 +143,7 @@ impl Driver {
             let connected = self.sink.is_some();
             let must_write = connected && (!self.pending.is_empty() || self.unflushed);
             let accepting = !self.commands_closed && self.pending.len() < MAX_PENDING_WRITES;
+            self.clock.wake();
             tokio::select! {
                 command = self.commands.recv(), if accepting => match command {
                     Some(command) => {
