@@ -5,6 +5,20 @@ import XCTest
 /// The lifecycle plumbing the Apple adapters feed (`NWPathMonitor`, UIKit and AppKit
 /// notifications are not on Linux: the notifications here are named by the test).
 final class LifecycleTests: TetherTestCase {
+    /// Cuts the network (the server drops every connection and refuses new ones) until
+    /// `client` noticed, then lets connections in again: the client is left waiting out its
+    /// backoff.
+    private func cutUntilNoticed(_ server: TestServer, _ client: TetherClient) async throws {
+        try await server.command(["cmd": "cut"])
+        do {
+            try await eventually("the client noticed the cut") { !client.state.isConnected }
+        } catch {
+            try await server.command(["cmd": "heal"])
+            throw error
+        }
+        try await server.command(["cmd": "heal"])
+    }
+
     func testBackInTheForegroundAClientWaitingOutALongBackoffReconnectsAtOnce() async throws {
         let server = try testServer()
         // A minute of backoff: without the hint the client would wait that long.
@@ -16,14 +30,7 @@ final class LifecycleTests: TetherTestCase {
         let observer = AppLifecycleObserver(
             lifecycle: lifecycle, center: center, foreground: foreground, background: background)
         try await client.connect()
-        try await server.command(["cmd": "cut"])
-        do {
-            try await eventually("the client noticed the cut") { !client.state.isConnected }
-        } catch {
-            try await server.command(["cmd": "heal"])
-            throw error
-        }
-        try await server.command(["cmd": "heal"])
+        try await cutUntilNoticed(server, client)
         center.post(name: background, object: nil)
         center.post(name: background, object: nil)
         center.post(name: foreground, object: nil)
@@ -39,14 +46,7 @@ final class LifecycleTests: TetherTestCase {
         }
         let lifecycle = TetherLifecycle(client: client)
         try await client.connect()
-        try await server.command(["cmd": "cut"])
-        do {
-            try await eventually("the client noticed the cut") { !client.state.isConnected }
-        } catch {
-            try await server.command(["cmd": "heal"])
-            throw error
-        }
-        try await server.command(["cmd": "heal"])
+        try await cutUntilNoticed(server, client)
         lifecycle.networkChanged(available: false)
         lifecycle.networkChanged(available: true)
         lifecycle.finish()
