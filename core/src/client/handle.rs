@@ -241,7 +241,10 @@ impl Client {
 
     /// Sends a message (queued while offline) and returns once the engine accepted it: a
     /// refusal (too large, unsupported by the protocol, outbox full under
-    /// [`crate::OverflowPolicy::Reject`]) is this call's error.
+    /// [`crate::OverflowPolicy::Reject`]) is this call's error. With a durable outbox
+    /// ([`Config::durable_outbox`]), "accepted" means written: if the message is to be kept
+    /// (queued, or at-least-once), it is in the file when this returns, and survives the app
+    /// being killed from then on.
     pub async fn send(&self, message: OutgoingMessage) -> Result<(), Error> {
         self.send_with(message, SendOptions::fire_and_forget()).await.map(|_| ())
     }
@@ -256,7 +259,10 @@ impl Client {
     /// cap throughput at a fraction of the socket's (W2 in BENCHMARKS.md). Errors only if the
     /// client is closed; a message the engine refuses later is reported as [`Event::Error`].
     /// Control calls (`disconnect`, `join`, ...) travel apart from sends so they are never held
-    /// up behind them: one made right after `send_nowait` may overtake it.
+    /// up behind them: one made right after `send_nowait` may overtake it. With a durable
+    /// outbox it does not wait for the write either: a message handed over this way is kept
+    /// once the driver's next batch is written (a moment later, with the next ones), and a kill
+    /// before that loses it; use [`Client::send`] where the app must know.
     pub async fn send_nowait(&self, message: OutgoingMessage) -> Result<(), Error> {
         if *self.state.borrow() == ConnectionState::Closed {
             return Err(Error::from(crate::SendError::Closed));
@@ -280,7 +286,9 @@ impl Client {
     /// When the send lane is full (the driver has not yet taken the sends before this one),
     /// the message comes back in the error ([`ErrorKind::QueueFull`]) instead of being
     /// dropped; retry it shortly. Like [`Client::send_nowait`], a refusal by the engine
-    /// afterwards (too large, outbox full under `Reject`) is reported as [`Event::Error`].
+    /// afterwards (too large, outbox full under `Reject`) is reported as [`Event::Error`], and
+    /// with a durable outbox the message is on disk only once the driver's next batch is
+    /// written (a kill before that loses it).
     ///
     /// ```no_run
     /// # fn demo(client: &tether_core::Client) {
