@@ -36,6 +36,10 @@ let package = Package(
         // The W6 benchmark (swift/bench-w6.sh): built with the tests so it cannot rot, run
         // only by the benchmarks.
         .executableTarget(name: "TetherBenchW6", dependencies: ["Tether"], path: "Sources/TetherBenchW6"),
+        // The client process DurableKillTests starts and kills with SIGKILL: built with the
+        // tests (`swift build --build-tests` builds every target), run only by them.
+        .executableTarget(
+            name: "TetherDurableChild", dependencies: ["Tether"], path: "Sources/TetherDurableChild"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -239,6 +239,22 @@ impl Client {
         Ok(reply.into())
     }
 
+    /// Hands a message to the engine and returns once it accepted it, without waiting for the
+    /// acknowledgement: with a durable outbox, once the message is on disk (from then on it
+    /// survives the app being killed). Returns the acknowledgement id (`None` when `delivery`
+    /// asks for none); the answer comes as an `AckSettled` event with that id. For apps that
+    /// send at least once and follow delivery through events.
+    pub async fn enqueue(
+        &self,
+        message: OutgoingMessage,
+        delivery: Delivery,
+    ) -> Result<Option<u64>, TetherError> {
+        let message = core_api::OutgoingMessage::try_from(message)?;
+        let options = delivery.into();
+        let pending = self.run(|c| async move { c.send_with(message, options).await }).await?;
+        Ok(pending.id().map(|id| id.0))
+    }
+
     /// Answers a server message that asked for an acknowledgement, with the arguments in
     /// `args_json` (a JSON array).
     pub async fn ack(
@@ -287,6 +303,13 @@ impl Client {
     /// Health and quality now.
     pub fn health(&self) -> HealthStatus {
         (*self.inner.health().borrow()).into()
+    }
+
+    /// Why the durable outbox (`durable_outbox_path`) fell back to memory, if it did: the file
+    /// could not be opened (corrupt, in use by another client, not writable) or a write failed
+    /// later (also an error event of kind `Storage`). `None` while it works, and without one.
+    pub fn storage_error(&self) -> Option<String> {
+        self.inner.storage_error().map(|e| e.message().to_owned())
     }
 
     /// Calls `listener` with the state now, then with each change, until the handle is

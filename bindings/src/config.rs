@@ -57,6 +57,10 @@ pub struct ClientConfig {
     /// Silence after a ping that declares the connection dead. Default 20,000 ms.
     #[uniffi(default = 20000)]
     pub heartbeat_timeout_ms: u64,
+    /// How long the probe sent when the app returns to the foreground (or the network changes)
+    /// may go unanswered before the connection is declared dead. Default 5,000 ms.
+    #[uniffi(default = 5000)]
+    pub probe_timeout_ms: u64,
     /// Heartbeat samples kept for p50/p99 latency. Default 100.
     #[uniffi(default = 100)]
     pub latency_window: u32,
@@ -72,9 +76,19 @@ pub struct ClientConfig {
     /// What a full outbox does. `None`: drop the oldest.
     #[uniffi(default = None)]
     pub outbox_overflow: Option<OverflowPolicy>,
-    /// Queued messages older than this are dropped. Default `None` (never).
+    /// Queued messages older than this are dropped (time asleep and time the app was not
+    /// running count). Default `None` (never); seed 001's 24 hours: `86_400_000`.
     #[uniffi(default = None)]
     pub outbox_ttl_ms: Option<u64>,
+    /// A file for a durable outbox (SQLite): messages accepted while offline, and at-least-once
+    /// messages not yet acknowledged, are written there before the send returns and sent again
+    /// with their `messageId` after the app restarts; the de-duplication window of incoming
+    /// messages is kept there too. Closing the client keeps the queue (`clearOutbox` empties
+    /// it). A file that cannot be used leaves the client in memory (`storageError()` says why).
+    /// Put it in the app's own files (iOS: Application Support; Android: `filesDir`). Default
+    /// `None`: the outbox lives in memory only.
+    #[uniffi(default = None)]
+    pub durable_outbox_path: Option<String>,
     /// Acknowledgement timeout when a send names none. Default 10,000 ms.
     #[uniffi(default = 10000)]
     pub ack_timeout_ms: u64,
@@ -253,12 +267,14 @@ impl Default for ClientConfig {
             connect_timeout_ms: 10_000,
             heartbeat_interval_ms: 25_000,
             heartbeat_timeout_ms: 20_000,
+            probe_timeout_ms: 5000,
             latency_window: 100,
             health: HealthThresholds::default(),
             outbox_max_messages: 100,
             outbox_max_bytes: 1_048_576,
             outbox_overflow: None,
             outbox_ttl_ms: None,
+            durable_outbox_path: None,
             ack_timeout_ms: 10_000,
             at_least_once: false,
             max_pending_acks: 10_000,
@@ -349,12 +365,14 @@ impl TryFrom<ClientConfig> for core_api::Config {
             connect_timeout: ms(c.connect_timeout_ms),
             heartbeat_interval: ms(c.heartbeat_interval_ms),
             heartbeat_timeout: ms(c.heartbeat_timeout_ms),
+            probe_timeout: ms(c.probe_timeout_ms),
             latency_window: count("latency_window", c.latency_window.into())?,
             health: c.health.into(),
             outbox_max_messages: count("outbox_max_messages", c.outbox_max_messages)?,
             outbox_max_bytes: count("outbox_max_bytes", c.outbox_max_bytes)?,
             outbox_overflow: c.outbox_overflow.map(Into::into).unwrap_or_default(),
             outbox_ttl: c.outbox_ttl_ms.map(ms),
+            durable_outbox: c.durable_outbox_path.map(std::path::PathBuf::from),
             ack_timeout: ms(c.ack_timeout_ms),
             at_least_once: c.at_least_once,
             max_pending_acks: count("max_pending_acks", c.max_pending_acks)?,
@@ -434,129 +452,4 @@ impl From<OverflowPolicy> for core_api::OverflowPolicy {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn record_defaults_are_the_core_defaults() {
-        let converted = core_api::Config::try_from(ClientConfig::default());
-        assert_eq!(converted, Ok(core_api::Config::default()));
-    }
-
-    #[test]
-    fn nested_record_defaults_are_the_core_defaults() {
-        assert_eq!(
-            core_api::HealthThresholds::from(HealthThresholds::default()),
-            core_api::HealthThresholds::default()
-        );
-        assert_eq!(
-            core_api::BackoffPolicy::from(BackoffOptions::default()),
-            core_api::BackoffPolicy::default()
-        );
-        assert_eq!(
-            core_api::SocketIoConfig::try_from(SocketIoOptions::default()),
-            Ok(core_api::SocketIoConfig::default())
-        );
-        assert_eq!(
-            HealthThresholds::from(core_api::HealthThresholds::default()),
-            HealthThresholds::default()
-        );
-        assert_eq!(
-            core_api::BackoffPolicy::from(RejoinOptions::default()),
-            core_api::Config::default().rejoin_backoff
-        );
-        assert_eq!(
-            core_api::PhoenixConfig::try_from(crate::PhoenixOptions::default()),
-            Ok(core_api::PhoenixConfig::default())
-        );
-        let supabase = crate::protocol_options::supabase_phoenix_options("k".into());
-        assert_eq!(
-            core_api::PhoenixConfig::try_from(supabase),
-            Ok(core_api::PhoenixConfig::supabase("k"))
-        );
-    }
-
-    #[test]
-    fn every_field_reaches_the_core_config() {
-        let config = ClientConfig {
-            urls: vec!["ws://a".into(), "ws://b".into()],
-            protocol: Some(WireProtocol::SocketIo),
-            socket_io: SocketIoOptions {
-                namespaces: vec!["/".into(), "/admin".into()],
-                auth_json: r#"{"device":"d1"}"#.into(),
-                join_event: "join".into(),
-                ..SocketIoOptions::default()
-            },
-            backoff: BackoffOptions {
-                min_delay_ms: 100,
-                max_delay_ms: 900,
-                factor: 1.5,
-                jitter: Some(Jitter::Equal),
-                max_attempts: Some(7),
-            },
-            outbox_overflow: Some(OverflowPolicy::Reject),
-            outbox_ttl_ms: Some(300_000),
-            dedup_field: None,
-            rng_seed: Some(42),
-            root_certificates: vec![vec![1, 2, 3]],
-            ..ClientConfig::default()
-        };
-        let core = core_api::Config::try_from(config).unwrap_or_default();
-        assert_eq!(core.urls, vec!["ws://a".to_owned(), "ws://b".to_owned()]);
-        let core_api::ProtocolConfig::SocketIo(sio) = &core.protocol else {
-            panic!("expected Socket.IO, got {:?}", core.protocol);
-        };
-        assert_eq!(sio.namespaces, vec!["/".to_owned(), "/admin".to_owned()]);
-        assert_eq!(sio.auth.get("device"), Some(&serde_json::json!("d1")));
-        assert_eq!(sio.join_event, "join");
-        assert_eq!(core.backoff.min_delay, Duration::from_millis(100));
-        assert_eq!(core.backoff.max_delay, Duration::from_millis(900));
-        assert_eq!(core.backoff.factor, 1.5);
-        assert_eq!(core.backoff.jitter, core_api::Jitter::Equal);
-        assert_eq!(core.backoff.max_attempts, Some(7));
-        assert_eq!(core.outbox_overflow, core_api::OverflowPolicy::Reject);
-        assert_eq!(core.outbox_ttl, Some(Duration::from_secs(300)));
-        assert_eq!(core.dedup_field, None);
-        assert_eq!(core.rng_seed, Some(42));
-        assert_eq!(core.root_certificates, vec![vec![1, 2, 3]]);
-    }
-
-    #[test]
-    fn raw_websocket_is_chosen_by_the_protocol_field() {
-        let config = ClientConfig {
-            urls: vec!["ws://h".into()],
-            protocol: Some(WireProtocol::RawWebSocket),
-            raw_websocket: RawWebSocketOptions { room_messages: true },
-            ..ClientConfig::default()
-        };
-        let core = core_api::Config::try_from(config).map(|c| c.protocol);
-        assert_eq!(
-            core,
-            Ok(core_api::ProtocolConfig::RawWebSocket(core_api::RawWebSocketConfig {
-                room_messages: true
-            }))
-        );
-    }
-
-    #[test]
-    fn bad_values_surface_as_invalid_config() {
-        let not_an_object = ClientConfig {
-            socket_io: SocketIoOptions { auth_json: "[1]".into(), ..SocketIoOptions::default() },
-            ..ClientConfig::default()
-        };
-        assert!(matches!(
-            core_api::Config::try_from(not_an_object),
-            Err(TetherError::InvalidConfig { .. })
-        ));
-        let bad_factor = ClientConfig {
-            urls: vec!["ws://h".into()],
-            backoff: BackoffOptions { factor: 0.5, ..BackoffOptions::default() },
-            ..ClientConfig::default()
-        };
-        assert!(matches!(validate_config(bad_factor), Err(TetherError::InvalidConfig { .. })));
-        assert!(matches!(
-            validate_config(ClientConfig::default()),
-            Err(TetherError::InvalidConfig { message }) if message.contains("urls")
-        ));
-    }
-}
+mod tests;

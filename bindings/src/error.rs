@@ -56,7 +56,7 @@ pub enum TetherError {
     },
     /// Anything else: a message too large, a connection lost before the acknowledgement, a
     /// transport or protocol error, an operation the protocol cannot do, a dropped message,
-    /// a payload that is not JSON.
+    /// a payload that is not JSON, the durable outbox's file failing.
     #[error("{message}")]
     Other {
         /// What is wrong.
@@ -80,7 +80,8 @@ impl From<tether_core::Error> for TetherError {
             | CoreKind::Transport
             | CoreKind::Protocol
             | CoreKind::Unsupported
-            | CoreKind::Dropped => Self::Other { message },
+            | CoreKind::Dropped
+            | CoreKind::Storage => Self::Other { message },
         }
     }
 }
@@ -184,6 +185,7 @@ mod tests {
             (CoreKind::Protocol, "Other"),
             (CoreKind::Unsupported, "Other"),
             (CoreKind::Dropped, "Other"),
+            (CoreKind::Storage, "Other"),
         ];
         for (kind, expected) in cases {
             let mapped = TetherError::from(tether_core::Error::new(kind, "why"));

@@ -148,6 +148,8 @@ pub enum ErrorKind {
     Dropped,
     /// The server answered with an error.
     Refused,
+    /// The durable outbox's file failed; the client goes on in memory.
+    Storage,
 }
 
 /// A message the server sent.
@@ -356,6 +358,7 @@ impl From<core_api::ErrorKind> for ErrorKind {
             K::Unsupported => Self::Unsupported,
             K::Dropped => Self::Dropped,
             K::Refused => Self::Refused,
+            K::Storage => Self::Storage,
         }
     }
 }

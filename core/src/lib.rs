@@ -9,7 +9,8 @@
 //!    [`ProtocolConfig`].
 //! 2. [`config`]: every knob in one place, validated.
 //! 3. [`session`]: the sans-IO state machine, [`Session`], and its parts (outbox, acks, rooms,
-//!    dedup, RTT, health); beside it [`transport`]: opening sockets and moving bytes.
+//!    dedup, RTT, health); beside it [`transport`]: opening sockets and moving bytes, and
+//!    [`store`]: the durable outbox's SQLite file.
 //! 4. [`client`]: the [`Client`] handle apps hold, its subscriptions, and the one driver task
 //!    per client that does all I/O.
 //! 5. [`collab`]: the collaboration helpers, on top of the client.
@@ -23,6 +24,7 @@ pub mod config;
 pub mod model;
 pub mod protocol;
 pub mod session;
+pub mod store;
 pub mod transport;
 
 // Layer 0: the data the app sees.
@@ -30,8 +32,8 @@ pub use model::{
     AckError, AckId, AckReply, ConfigError, ConnectionState, Cursor, DisconnectReason, DropReason,
     Error, ErrorKind, Event, FailureReason, Frame, Health, HealthStatus, IncomingMessage,
     LatencyStats, LeaveReason, Member, MemberChange, OutgoingMessage, PresenceChange,
-    PresenceState, Quality, SendError, Stats, Token, TokenError, TokenProvider, TransportError,
-    TransportKind, TrySendError,
+    PresenceState, Quality, SendError, Stats, StoreBatch, StoredAck, StoredMessage, StoredState,
+    Token, TokenError, TokenProvider, TransportError, TransportKind, TrySendError,
 };
 
 // Layer 1: protocols.
@@ -55,7 +57,8 @@ pub use session::{Action, SendOptions, Session};
 
 // Layer 4: the client.
 pub use client::{
-    Client, ClientBuilder, EventStream, PendingAck, RateLimit, Subscription, SubscriptionOptions,
+    Client, ClientBuilder, DeviceClock, EventStream, PendingAck, RateLimit, Subscription,
+    SubscriptionOptions, SystemClock,
 };
 
 // Layer 5: collaboration helpers.

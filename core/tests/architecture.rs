@@ -20,6 +20,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("config", 2),
     ("session", 3),
     ("transport", 3),
+    ("store", 3),
     ("client", 4),
     ("collab", 5),
 ];

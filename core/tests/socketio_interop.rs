@@ -297,6 +297,33 @@ async fn a_server_that_stops_answering_is_dead_after_ping_interval_plus_timeout(
 }
 
 #[tokio::test]
+async fn back_in_the_foreground_a_dead_socket_is_found_by_the_probe_not_the_heartbeat() {
+    let server = NodeServer::start(&[]).await;
+    let proxy = FaultProxy::start(server.addr()).await.unwrap_or_else(|e| panic!("{e}"));
+    // Heartbeats (ours: 2 minutes; Engine.IO's: 45 s) would take longer than the test waits.
+    let client = client(
+        config(&format!("ws://{}", proxy.addr()))
+            .with_heartbeat(Duration::from_secs(120), Duration::from_secs(120))
+            .with_probe_timeout(ms(500)),
+    );
+    let mut events = client.events();
+    client.connect().await.unwrap_or_else(|e| panic!("{e}"));
+    // The app was suspended and its socket died meanwhile (nothing answers, nothing closes).
+    proxy.set_mode(Mode::Blackhole);
+    client.app_foreground(true).await.unwrap_or_else(|e| panic!("{e}"));
+    let lost = wait::event(&mut events, "the probe to give up", |e| {
+        matches!(e, Event::Disconnected { .. } | Event::Error(_))
+    })
+    .await;
+    assert!(
+        matches!(&lost, Event::Error(e) if e.message().contains("probe")),
+        "the probe's own timeout ended it: {lost:?}"
+    );
+    proxy.set_mode(Mode::Pass);
+    wait::state(&client, "connected again", ConnectionState::is_connected).await;
+}
+
+#[tokio::test]
 async fn at_least_once_resends_after_reconnect_and_settles_once() {
     let server = NodeServer::start(&[]).await;
     let proxy = FaultProxy::start(server.addr()).await.unwrap_or_else(|e| panic!("{e}"));

@@ -12,17 +12,22 @@
 //!   `disconnect` every id handed out has been settled exactly once;
 //! - every state change is a legal transition, and the reported state matches the session's;
 //! - `poll_timeout` is never in the past, and firing it makes progress (no busy loop);
-//! - the token never shows in an event, an error or the session's `Debug`.
+//! - the token never shows in an event, an error or the session's `Debug`;
+//! - with a durable outbox (half the configs), the store batches keep each message once and
+//!   forget only what they kept; what is kept never exceeds what is queued or awaiting an
+//!   answer, and after the final `disconnect` it is exactly the queue (closing keeps it), which
+//!   `clear_outbox` then empties.
 #![no_main]
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use serde_json::json;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 use tether_core::{
     AckId, AckReply, Config, ConnectionState, Event, Frame, OutgoingMessage, OverflowPolicy,
-    RawWebSocketConfig, SendOptions, Session, SocketIoConfig, Token, TokenError, TransportError,
+    RawWebSocketConfig, SendOptions, Session, SocketIoConfig, StoredState, Token, TokenError,
+    TransportError,
 };
 
 const SECRET: &str = "fuzz-s3cr3t-token";
@@ -92,6 +97,10 @@ fn config(u: &mut Unstructured<'_>) -> arbitrary::Result<Config> {
         .with_size_limits(u.int_in_range(1..=4096)?, u.int_in_range(1..=4096)?)
         .with_offline_retry_interval(duration(u)?)
         .with_rng_seed(u.arbitrary()?);
+    if u.arbitrary()? {
+        // The session never opens it: the store's changes come out as batches.
+        config = config.with_durable_outbox("/fuzz/outbox.sqlite");
+    }
     Ok(config)
 }
 
@@ -263,13 +272,27 @@ struct Run {
     settled: HashSet<AckId>,
     pings: Vec<Vec<u8>>,
     steps: usize,
+    /// What the durable outbox's batches keep now (by `seq`), and every `seq` ever kept.
+    kept: BTreeSet<u64>,
+    ever_kept: HashSet<u64>,
 }
 
 impl Run {
     fn new(config: Config) -> Option<Self> {
         let now = Instant::now();
         // An invalid config is refused, never a panic.
-        let session = Session::new(config, now).ok()?;
+        let durable = config.durable_outbox.is_some();
+        let mut session = Session::new(config, now).ok()?;
+        if durable {
+            let empty = StoredState {
+                instance: "fuzz".into(),
+                next_seq: 1,
+                messages: Vec::new(),
+                dedup_key: (1, 2),
+                seen: Vec::new(),
+            };
+            session.restore(empty, now);
+        }
         let state = session.state().clone();
         Some(Self {
             session,
@@ -279,6 +302,8 @@ impl Run {
             settled: HashSet::new(),
             pings: Vec::new(),
             steps: 0,
+            kept: BTreeSet::new(),
+            ever_kept: HashSet::new(),
         })
     }
 
@@ -425,6 +450,15 @@ impl Run {
     /// Takes every output, checking the events one by one.
     fn drain(&mut self) {
         while self.session.poll_action().is_some() {}
+        while let Some(batch) = self.session.poll_store() {
+            for kept in batch.persist {
+                assert!(self.ever_kept.insert(kept.seq), "seq {} kept twice", kept.seq);
+                self.kept.insert(kept.seq);
+            }
+            for seq in batch.forget {
+                assert!(self.kept.remove(&seq), "forgot seq {seq}, which is not kept");
+            }
+        }
         while let Some(frame) = self.session.poll_transmit() {
             if let Frame::Ping(payload) = frame {
                 self.pings.push(payload);
@@ -498,6 +532,13 @@ impl Run {
         let unsettled_messages = self.issued.len() - self.settled.len();
         assert!(stats.pending_acks >= unsettled_messages, "an ack vanished without being settled");
         assert_eq!(stats.connected, self.state.is_connected());
+        assert!(
+            self.kept.len() <= stats.queued + stats.pending_acks,
+            "the store keeps {} messages; {} queued, {} awaiting an answer",
+            self.kept.len(),
+            stats.queued,
+            stats.pending_acks
+        );
     }
 
     fn finish(mut self) {
@@ -510,6 +551,14 @@ impl Run {
         self.session.disconnect(self.now);
         self.check();
         assert_eq!(self.session.state(), &ConnectionState::Closed);
+        if self.session.is_persisting() {
+            // A durable queue outlives closing (for the next start); every queued message is
+            // kept, and nothing else is. Emptying it settles what waited in it.
+            assert_eq!(self.kept.len(), self.session.stats(self.now).queued, "kept vs queued");
+            self.session.clear_outbox();
+            self.check();
+            assert!(self.kept.is_empty(), "cleared, but {} still kept", self.kept.len());
+        }
         for id in self.issued.keys() {
             assert!(self.settled.contains(id), "{id} was never settled");
         }

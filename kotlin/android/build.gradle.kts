@@ -18,8 +18,9 @@ android {
     }
 
     sourceSets["main"].apply {
-        // The hand-written sugar is shared with the JVM (Maven) build.
-        java.srcDirs("../src/main/kotlin", "generated")
+        // The hand-written sugar is shared with the JVM (Maven) build; src/main/kotlin holds
+        // what only Android has (ConnectivityManager, ProcessLifecycleOwner and Logcat adapters).
+        java.srcDirs("../src/main/kotlin", "src/main/kotlin", "generated")
         // build-aar.sh puts libtether_ffi.so here, one folder per ABI.
         jniLibs.srcDirs("src/main/jniLibs")
     }
@@ -44,6 +45,9 @@ dependencies {
     // JNA's AAR carries libjnidispatch.so for every Android ABI.
     implementation("net.java.dev.jna:jna:5.17.0@aar")
     implementation("androidx.annotation:annotation:1.9.1")
+    // ProcessLifecycleOwner and DefaultLifecycleObserver (AppLifecycleHints).
+    implementation("androidx.lifecycle:lifecycle-process:2.8.7")
+    implementation("androidx.lifecycle:lifecycle-common:2.8.7")
     api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.10.2")
     api("org.jetbrains.kotlinx:kotlinx-serialization-json:1.8.1")
 }

@@ -4,13 +4,15 @@
 //! moves frames and time, and tells the session what only the transport knows (which transport
 //! opened, an upgrade, a measured round trip).
 
+use super::clock::DriverClock;
 use super::command::Command;
 use super::event_hub::EventHub;
 use crate::model::{
-    AckError, AckId, AckReply, ConnectionState, Event, Frame, HealthStatus, Token, TokenError,
-    TokenProvider, TransportError,
+    AckError, AckId, AckReply, ConnectionState, Error, Event, Frame, HealthStatus, SendError,
+    Token, TokenError, TokenProvider, TransportError,
 };
 use crate::session::{Action, Session};
+use crate::store::Store;
 use crate::transport;
 use crate::transport::{Connection, Incoming, TransportSettings};
 use futures_util::stream::{SplitSink, SplitStream};
@@ -20,7 +22,7 @@ use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, trace, warn};
 
@@ -43,6 +45,10 @@ enum Opened {
 
 type Opening = Pin<Box<dyn Future<Output = Opened> + Send>>;
 
+/// A send's answer, held until the batch that keeps the message is written.
+type Acceptance =
+    (oneshot::Sender<Result<Option<AckId>, SendError>>, Result<Option<AckId>, SendError>);
+
 pub(crate) struct Driver {
     session: Session,
     commands: mpsc::Receiver<Command>,
@@ -63,6 +69,11 @@ pub(crate) struct Driver {
     unflushed: bool,
     /// The token of the last connection, handed back to the provider if the server refuses it.
     last_token: Option<Token>,
+    clock: DriverClock,
+    /// The durable outbox, while it works (`None` in memory, or once it failed).
+    store: Option<Store>,
+    /// Sends accepted this turn, answered once the store has written them.
+    awaiting_commit: Vec<Acceptance>,
 }
 
 /// The handles a client keeps to its driver.
@@ -74,18 +85,18 @@ pub(crate) struct DriverHandles {
     pub hub: Arc<EventHub>,
 }
 
-/// The driver's clock: tokio's, so `tokio::time::pause()` gives tests virtual time.
-fn now() -> Instant {
-    tokio::time::Instant::now().into_std()
-}
-
 impl Driver {
+    /// Starts the driver of `session` on `runtime`. `store`: the durable outbox, already
+    /// loaded into the session (`Ok(None)` in memory; `Err` when it could not be opened, kept
+    /// for [`crate::Client::storage_error`]).
     pub(crate) fn spawn(
         session: Session,
         settings: TransportSettings,
         token_provider: Option<Arc<dyn TokenProvider>>,
         runtime: &tokio::runtime::Handle,
         command_capacity: usize,
+        clock: DriverClock,
+        store: Result<Option<Store>, Error>,
     ) -> DriverHandles {
         let (commands_tx, commands) = mpsc::channel(command_capacity.max(1));
         let (control_tx, control) = mpsc::unbounded_channel();
@@ -93,6 +104,10 @@ impl Driver {
         let (health, quality) = session.health();
         let (health_tx, health_rx) = watch::channel(HealthStatus { health, quality });
         let hub = Arc::new(EventHub::default());
+        let store = store.unwrap_or_else(|error| {
+            hub.storage_failed(error);
+            None
+        });
         let mut driver = Driver {
             session,
             commands,
@@ -110,6 +125,9 @@ impl Driver {
             pending: VecDeque::new(),
             unflushed: false,
             last_token: None,
+            clock,
+            store,
+            awaiting_commit: Vec::new(),
         };
         // `run` borrows the driver instead of taking it: an `async fn` that takes `self` by
         // value keeps two copies of it in its future (the argument and the moved local), and the
@@ -125,10 +143,11 @@ impl Driver {
             {
                 break;
             }
-            let deadline = self.session.poll_timeout().map(tokio::time::Instant::from_std);
+            let deadline = self.session.poll_timeout().map(|at| self.clock.timer(at));
             let connected = self.sink.is_some();
             let must_write = connected && (!self.pending.is_empty() || self.unflushed);
             let accepting = !self.commands_closed && self.pending.len() < MAX_PENDING_WRITES;
+            self.clock.wake();
             tokio::select! {
                 command = self.commands.recv(), if accepting => match command {
                     Some(command) => {
@@ -163,10 +182,14 @@ impl Driver {
                     }
                     Err(error) => {
                         warn!(%error, "write failed");
-                        self.session.handle_transport_error(error, now());
+                        let now = self.clock.now();
+                        self.session.handle_transport_error(error, now);
                     }
                 },
-                () = sleep_until(deadline), if deadline.is_some() => self.session.handle_timeout(now()),
+                () = sleep_until(deadline), if deadline.is_some() => {
+                    let now = self.clock.now();
+                    self.session.handle_timeout(now);
+                }
             }
         }
         debug!("driver stopped");
@@ -179,7 +202,8 @@ impl Driver {
             self.on_command(command);
         }
         self.commands_closed = true;
-        self.session.disconnect(now());
+        let now = self.clock.now();
+        self.session.disconnect(now);
     }
 
     /// Does everything the session asked for since the last input.
@@ -211,6 +235,7 @@ impl Driver {
                 }
             }
         }
+        self.persist();
         if self.sink.is_some() {
             while let Some(frame) = self.session.poll_transmit() {
                 trace!(len = frame.len(), "frame out");
@@ -241,6 +266,26 @@ impl Driver {
         }
     }
 
+    /// Writes what the session asked to keep or forget since the last turn, in one transaction,
+    /// then answers the sends of the turn: before their frames go out and before any event of
+    /// the turn reaches the app. A failed write turns the store off for good: the session goes
+    /// on in memory and the app hears why.
+    fn persist(&mut self) {
+        if let Some(batch) = self.session.poll_store() {
+            if let Some(store) = self.store.as_mut() {
+                if let Err(error) = store.commit(&batch, self.clock.wall()) {
+                    warn!(%error, "the durable outbox failed; going on in memory");
+                    self.store = None;
+                    self.session.stop_persisting();
+                    self.hub.storage_failed(error);
+                }
+            }
+        }
+        for (waiter, result) in self.awaiting_commit.drain(..) {
+            let _ = waiter.send(result);
+        }
+    }
+
     /// Hands the socket to a short-lived task that writes what is pending (goodbye frames) and a
     /// close frame, bounded by a grace period, so closing never stalls the driver.
     fn close_socket(&mut self) {
@@ -261,7 +306,7 @@ impl Driver {
     }
 
     fn on_opened(&mut self, opened: Opened) {
-        let now = now();
+        let now = self.clock.now();
         match opened {
             Opened::Socket(socket, token) => {
                 let kind = socket.kind();
@@ -294,7 +339,7 @@ impl Driver {
     }
 
     fn on_incoming(&mut self, incoming: Option<Result<Incoming, TransportError>>) {
-        let now = now();
+        let now = self.clock.now();
         match incoming {
             Some(Ok(Incoming::Frame(frame))) => {
                 trace!(len = frame.len(), "frame in");
@@ -314,7 +359,7 @@ impl Driver {
     }
 
     fn on_command(&mut self, command: Command) {
-        let now = now();
+        let now = self.clock.now();
         match command {
             Command::Connect { done } => {
                 self.session.connect(now);
@@ -333,6 +378,10 @@ impl Driver {
                     self.ack_waiters.insert(*id, waiter);
                 }
                 match accepted {
+                    // Durable: `send` returns once the message is written (see `persist`).
+                    Some(accepted) if self.store.is_some() && result.is_ok() => {
+                        self.awaiting_commit.push((accepted, result));
+                    }
                     Some(accepted) => {
                         let _ = accepted.send(result);
                     }

@@ -1,6 +1,7 @@
 //! The handle apps hold: cheap to clone, every method a message to the driver task. Dropping the
 //! last clone closes the connection cleanly.
 
+use super::clock::{DeviceClock, DriverClock, SystemClock};
 use super::command::Command;
 use super::driver::Driver;
 use super::event_hub::EventHub;
@@ -12,21 +13,25 @@ use crate::model::{
 };
 use crate::protocol::Protocol;
 use crate::session::{SendOptions, Session};
+use crate::store::Store;
 use crate::transport::TransportSettings;
 use serde_json::Value;
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Commands waiting for the driver before `send` waits for room (backpressure on the app).
 const COMMAND_CAPACITY: usize = 1024;
 
-/// Builds a [`Client`] with the optional parts: a token provider, a custom protocol, a runtime.
+/// Builds a [`Client`] with the optional parts: a token provider, a custom protocol, a runtime,
+/// a clock.
 pub struct ClientBuilder {
     config: Config,
     token_provider: Option<Arc<dyn TokenProvider>>,
     protocol: Option<Box<dyn Protocol>>,
     runtime: Option<tokio::runtime::Handle>,
+    clock: Option<Arc<dyn DeviceClock>>,
 }
 
 impl ClientBuilder {
@@ -54,7 +59,17 @@ impl ClientBuilder {
         self
     }
 
-    /// Validates the config and starts the driver task. Does not connect yet.
+    /// Tells time suspended and wall time with this clock instead of the platform's
+    /// ([`SystemClock`]): for tests that move through a device suspend on virtual time.
+    pub fn clock(mut self, clock: Arc<dyn DeviceClock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Validates the config and starts the driver task. Does not connect yet. With a durable
+    /// outbox, first opens its file and puts what it kept back into the outbox (a file that
+    /// cannot be used is not an error here: the client works in memory, see
+    /// [`Client::storage_error`]).
     pub fn build(self) -> Result<Client, Error> {
         let runtime = match self.runtime {
             Some(handle) => handle,
@@ -65,16 +80,30 @@ impl ClientBuilder {
                 )
             })?,
         };
-        let now = tokio_now();
+        let device = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
+        let mut clock = DriverClock::new(device);
+        let now = clock.now();
         let settings = TransportSettings::from_config(&self.config)
             .map_err(|e| Error::new(ErrorKind::InvalidConfig, e.to_string()))?;
-        let session = match self.protocol {
+        let durable = self.config.durable_outbox.clone();
+        let mut session = match self.protocol {
             Some(protocol) => Session::with_protocol(self.config, protocol, now)?,
             None => Session::new(self.config, now)?,
         };
         let token_provider = self.token_provider.clone();
-        let handles =
-            Driver::spawn(session, settings, self.token_provider, &runtime, COMMAND_CAPACITY);
+        let store = match durable {
+            Some(path) => restore(&path, &mut session, clock.wall(), now).map(Some),
+            None => Ok(None),
+        };
+        let handles = Driver::spawn(
+            session,
+            settings,
+            self.token_provider,
+            &runtime,
+            COMMAND_CAPACITY,
+            clock,
+            store,
+        );
         Ok(Client {
             commands: handles.commands,
             control: handles.control,
@@ -116,8 +145,18 @@ impl std::fmt::Debug for Client {
     }
 }
 
-fn tokio_now() -> Instant {
-    tokio::time::Instant::now().into_std()
+/// Opens the durable outbox at `path` and puts what it kept into `session`.
+fn restore(
+    path: &Path,
+    session: &mut Session,
+    wall: SystemTime,
+    now: Instant,
+) -> Result<Store, Error> {
+    let mut store = Store::open(path)?;
+    let state = store.load(wall)?;
+    tracing::debug!(path = %path.display(), kept = state.messages.len(), "durable outbox opened");
+    session.restore(state, now);
+    Ok(store)
 }
 
 fn closed() -> Error {
@@ -132,7 +171,7 @@ impl Client {
 
     /// A builder for the optional parts.
     pub fn builder(config: Config) -> ClientBuilder {
-        ClientBuilder { config, token_provider: None, protocol: None, runtime: None }
+        ClientBuilder { config, token_provider: None, protocol: None, runtime: None, clock: None }
     }
 
     async fn request<T>(
@@ -206,7 +245,10 @@ impl Client {
 
     /// Sends a message (queued while offline) and returns once the engine accepted it: a
     /// refusal (too large, unsupported by the protocol, outbox full under
-    /// [`crate::OverflowPolicy::Reject`]) is this call's error.
+    /// [`crate::OverflowPolicy::Reject`]) is this call's error. With a durable outbox
+    /// ([`Config::durable_outbox`]), "accepted" means written: if the message is to be kept
+    /// (queued, or at-least-once), it is in the file when this returns, and survives the app
+    /// being killed from then on.
     pub async fn send(&self, message: OutgoingMessage) -> Result<(), Error> {
         self.send_with(message, SendOptions::fire_and_forget()).await.map(|_| ())
     }
@@ -221,7 +263,10 @@ impl Client {
     /// cap throughput at a fraction of the socket's (W2 in BENCHMARKS.md). Errors only if the
     /// client is closed; a message the engine refuses later is reported as [`Event::Error`].
     /// Control calls (`disconnect`, `join`, ...) travel apart from sends so they are never held
-    /// up behind them: one made right after `send_nowait` may overtake it.
+    /// up behind them: one made right after `send_nowait` may overtake it. With a durable
+    /// outbox it does not wait for the write either: a message handed over this way is kept
+    /// once the driver's next batch is written (a moment later, with the next ones), and a kill
+    /// before that loses it; use [`Client::send`] where the app must know.
     pub async fn send_nowait(&self, message: OutgoingMessage) -> Result<(), Error> {
         if *self.state.borrow() == ConnectionState::Closed {
             return Err(Error::from(crate::SendError::Closed));
@@ -245,7 +290,9 @@ impl Client {
     /// When the send lane is full (the driver has not yet taken the sends before this one),
     /// the message comes back in the error ([`ErrorKind::QueueFull`]) instead of being
     /// dropped; retry it shortly. Like [`Client::send_nowait`], a refusal by the engine
-    /// afterwards (too large, outbox full under `Reject`) is reported as [`Event::Error`].
+    /// afterwards (too large, outbox full under `Reject`) is reported as [`Event::Error`], and
+    /// with a durable outbox the message is on disk only once the driver's next batch is
+    /// written (a kill before that loses it).
     ///
     /// ```no_run
     /// # fn demo(client: &tether_core::Client) {
@@ -431,6 +478,14 @@ impl Client {
     /// A snapshot of the counters.
     pub async fn stats(&self) -> Result<Stats, Error> {
         self.request(|reply| Command::Stats { reply }).await
+    }
+
+    /// Why the durable outbox (`Config::durable_outbox`) fell back to memory, if it did: the
+    /// file could not be opened when the client was built (corrupt, locked by another client,
+    /// unwritable), or a write failed later (also reported as an [`Event::Error`] of kind
+    /// [`ErrorKind::Storage`]). `None` while it works, and without one.
+    pub fn storage_error(&self) -> Option<Error> {
+        self.hub.storage_error()
     }
 
     /// The connection state: `borrow()` for now, `changed()` / `wait_for` for changes.

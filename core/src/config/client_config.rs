@@ -6,6 +6,7 @@ use super::health::HealthThresholds;
 use super::network::NetworkConfig;
 use super::outbox::OverflowPolicy;
 use crate::protocol::{ProtocolConfig, SocketIoConfig};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The longest duration any setting accepts: a year. Deadlines are `now + duration`, and far
@@ -43,6 +44,11 @@ pub struct Config {
     pub heartbeat_interval: Duration,
     /// How long after a ping with nothing received the connection is declared dead. Default 20 s.
     pub heartbeat_timeout: Duration,
+    /// How long the probe sent when the app comes back to the foreground (or the network
+    /// changes) may go unanswered before the connection is declared dead: a socket that died
+    /// while the app was suspended is found in seconds instead of after `heartbeat_timeout`.
+    /// Default 5 s.
+    pub probe_timeout: Duration,
     /// Heartbeat samples kept for p50/p99 latency. Default 100.
     pub latency_window: usize,
     /// When health becomes degraded or unhealthy.
@@ -53,8 +59,20 @@ pub struct Config {
     pub outbox_max_bytes: usize,
     /// What a full outbox does. Default [`OverflowPolicy::DropOldest`].
     pub outbox_overflow: OverflowPolicy,
-    /// Queued messages older than this are dropped (reported). Default `None` (never).
+    /// Queued messages older than this are dropped (reported). Default `None` (never). Seed 001
+    /// keeps messages for 24 hours: `Some(Duration::from_secs(86_400))`. Counts time the device
+    /// slept, and with a durable outbox the time the app was not running.
     pub outbox_ttl: Option<Duration>,
+    /// A file for a durable outbox (SQLite, WAL): messages accepted while offline, and
+    /// at-least-once messages sent and not yet acknowledged, are written there before `send`
+    /// returns and sent again after the app restarts, with their `messageId`s, so receivers
+    /// keep them exactly once. The de-duplication window of incoming messages is kept there
+    /// too. With a durable outbox, closing the client keeps what is queued (for its next
+    /// `connect` or the app's next start); `clear_outbox` empties it. One client per file at a
+    /// time. If the file cannot be used (corrupt, locked, unwritable) the client works in
+    /// memory and says why (`Client::storage_error`, an [`crate::ErrorKind::Storage`] event).
+    /// Default `None` (the outbox lives in memory only).
+    pub durable_outbox: Option<PathBuf>,
     /// Acknowledgement timeout when a send names none. Default 10 s.
     pub ack_timeout: Duration,
     /// Re-send acknowledged messages that were in flight when the connection dropped, with the
@@ -107,12 +125,14 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(10),
             heartbeat_interval: Duration::from_secs(25),
             heartbeat_timeout: Duration::from_secs(20),
+            probe_timeout: Duration::from_secs(5),
             latency_window: 100,
             health: HealthThresholds::default(),
             outbox_max_messages: 100,
             outbox_max_bytes: 1024 * 1024,
             outbox_overflow: OverflowPolicy::DropOldest,
             outbox_ttl: None,
+            durable_outbox: None,
             ack_timeout: Duration::from_secs(10),
             at_least_once: false,
             max_pending_acks: 10_000,

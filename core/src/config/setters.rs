@@ -5,6 +5,7 @@ use super::client_config::Config;
 use super::health::HealthThresholds;
 use super::outbox::OverflowPolicy;
 use crate::protocol::{PhoenixConfig, ProtocolConfig, RawWebSocketConfig, SocketIoConfig};
+use std::path::PathBuf;
 use std::time::Duration;
 
 impl Config {
@@ -170,6 +171,18 @@ impl Config {
         self
     }
 
+    /// How long the probe sent on a return to the foreground (or a network change) may go
+    /// unanswered before the connection is declared dead.
+    ///
+    /// ```
+    /// let config = tether_core::Config::new("ws://h").with_probe_timeout(std::time::Duration::from_secs(3));
+    /// assert_eq!(config.probe_timeout, std::time::Duration::from_secs(3));
+    /// ```
+    pub fn with_probe_timeout(mut self, timeout: Duration) -> Self {
+        self.probe_timeout = timeout;
+        self
+    }
+
     /// Heartbeat samples kept for percentiles.
     ///
     /// ```
@@ -223,6 +236,23 @@ impl Config {
     /// ```
     pub fn with_outbox_ttl(mut self, ttl: Option<Duration>) -> Self {
         self.outbox_ttl = ttl;
+        self
+    }
+
+    /// Keeps the outbox in a file (SQLite) so that nothing queued is lost when the app is
+    /// killed: see [`Config::durable_outbox`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let dir = std::env::temp_dir();
+    /// let config = tether_core::Config::new("ws://h")
+    ///     .with_durable_outbox(dir.join("tether-outbox.sqlite"))
+    ///     .with_outbox_ttl(Some(Duration::from_secs(24 * 60 * 60))) // seed 001: 24 hours
+    ///     .with_at_least_once(true);
+    /// assert!(config.durable_outbox.is_some());
+    /// ```
+    pub fn with_durable_outbox(mut self, path: impl Into<PathBuf>) -> Self {
+        self.durable_outbox = Some(path.into());
         self
     }
 

@@ -43,10 +43,14 @@ impl Config {
         positive("connect_timeout", self.connect_timeout)?;
         positive("heartbeat_interval", self.heartbeat_interval)?;
         positive("heartbeat_timeout", self.heartbeat_timeout)?;
+        positive("probe_timeout", self.probe_timeout)?;
         positive("ack_timeout", self.ack_timeout)?;
         positive("offline_retry_interval", self.offline_retry_interval)?;
         if let Some(ttl) = self.outbox_ttl {
             positive("outbox_ttl", ttl)?;
+        }
+        if self.durable_outbox.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            return Err(ConfigError::new("durable_outbox", "must be a file path (None for none)"));
         }
         at_least("latency_window", self.latency_window, 1)?;
         at_least("max_pending_acks", self.max_pending_acks, 1)?;
@@ -84,6 +88,7 @@ impl Config {
             ("connect_timeout", self.connect_timeout),
             ("heartbeat_interval", self.heartbeat_interval),
             ("heartbeat_timeout", self.heartbeat_timeout),
+            ("probe_timeout", self.probe_timeout),
             ("ack_timeout", self.ack_timeout),
             ("offline_retry_interval", self.offline_retry_interval),
             ("outbox_ttl", self.outbox_ttl.unwrap_or_default()),

@@ -33,6 +33,9 @@ pub enum ErrorKind {
     /// The server answered with an error (a Phoenix `{"status": "error"}` reply); the message
     /// says what it answered.
     Refused,
+    /// The durable outbox's file cannot be opened, read or written (corrupt, locked by another
+    /// client, no space, no permission): the client goes on with its outbox in memory.
+    Storage,
 }
 
 /// The error type of the client API.

@@ -1,6 +1,7 @@
 //! Layer 0: the vocabulary every other layer speaks, and what the app sees as data: messages and
-//! frames, connection states, events, health and latency figures, presence rosters, stats, tokens and errors. No
-//! behaviour beyond constructors, accessors and `Display`.
+//! frames, connection states, events, health and latency figures, presence rosters, stats,
+//! tokens and errors, and the records the durable outbox keeps (`stored`). No behaviour beyond
+//! constructors, accessors and `Display`.
 //!
 //! May use: nothing else in the crate.
 
@@ -13,6 +14,7 @@ mod latency;
 mod message;
 mod presence;
 mod stats;
+mod stored;
 mod token;
 mod transport_kind;
 
@@ -27,5 +29,6 @@ pub use presence::{
     Cursor, LeaveReason, Member, MemberChange, MemberInfo, PresenceChange, PresenceState,
 };
 pub use stats::Stats;
+pub use stored::{StoreBatch, StoredAck, StoredMessage, StoredState};
 pub use token::{Token, TokenError, TokenFuture, TokenProvider};
 pub use transport_kind::TransportKind;

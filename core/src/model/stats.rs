@@ -39,7 +39,9 @@ pub struct Stats {
     pub error_count: u64,
     /// Heartbeat latency figures.
     pub latency: LatencyStats,
-    /// Messages the app handed to `send*` and the engine accepted.
+    /// Messages the app handed to `send*` and the engine accepted (with a durable outbox, the
+    /// messages put back from its file when the client started count again, so that the sum
+    /// above still holds).
     pub messages_sent: u64,
     /// Messages written to the socket (re-sends included).
     pub messages_out: u64,

@@ -91,6 +91,13 @@ impl PendingAcks {
         self.pending.is_empty()
     }
 
+    /// True when `id` is an at-least-once message's (kept for re-sending until answered).
+    pub fn is_at_least_once(&self, id: AckId) -> bool {
+        self.pending
+            .get(&id)
+            .is_some_and(|a| matches!(a.purpose, AckPurpose::Message { resend: Some(_) }))
+    }
+
     /// Marks an acknowledgement's message as written to the socket.
     pub fn mark_in_flight(&mut self, id: AckId) {
         if let Some(ack) = self.pending.get_mut(&id) {

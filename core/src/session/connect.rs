@@ -29,7 +29,9 @@ impl Session {
     }
 
     /// Closes for good: says goodbye if connected, fails pending acknowledgements, drops the
-    /// outbox (reported), and never reconnects until `connect` is called again.
+    /// outbox (reported), and never reconnects until `connect` is called again. With a durable
+    /// outbox configured, what is queued stays queued instead (at-least-once messages in flight
+    /// go back to it), kept for the next `connect` or the app's next start.
     pub fn disconnect(&mut self, now: Instant) {
         if self.state == ConnectionState::Closed {
             return;
@@ -160,7 +162,7 @@ impl Session {
         self.token_refused = true;
         self.last_error = reason.to_string();
         self.drop_transport();
-        self.fail_in_flight_acks();
+        self.fail_in_flight_acks(AckError::ConnectionLost);
         self.begin_attempt(now);
     }
 
@@ -224,7 +226,7 @@ impl Session {
             Phase::Opening { .. } | Phase::Handshaking { .. } => false,
         };
         self.drop_transport();
-        self.fail_in_flight_acks();
+        self.fail_in_flight_acks(AckError::ConnectionLost);
         if was_ready {
             self.events
                 .push_back(Event::Disconnected { reason: reason.clone(), will_reconnect: true });
@@ -297,7 +299,7 @@ impl Session {
         }
         self.phase = Phase::Down;
         let closing = state == ConnectionState::Closed;
-        if closing {
+        if closing && self.config.durable_outbox.is_none() {
             // Queued messages first: they count as dropped; then what was in flight fails.
             for item in self.outbox.clear() {
                 self.report_drop(item, DropReason::Closed);
@@ -305,8 +307,10 @@ impl Session {
             for (id, ack) in self.acks.drain() {
                 self.settle_failed(id, ack, AckError::Closed);
             }
+        } else if closing {
+            self.fail_in_flight_acks(AckError::Closed);
         } else {
-            self.fail_in_flight_acks();
+            self.fail_in_flight_acks(AckError::ConnectionLost);
         }
         if was_ready {
             self.events.push_back(Event::Disconnected { reason, will_reconnect: false });

@@ -17,28 +17,27 @@ const MAX_OUTSTANDING_PINGS: usize = 8;
 impl Session {
     pub(super) fn heartbeat_tick(&mut self, now: Instant) {
         let timeout = self.config.heartbeat_timeout;
-        if self.heartbeat.first_unanswered_at.is_some_and(|t| now >= t + timeout) {
-            self.last_error = "heartbeat timeout".to_owned();
-            self.record_error(
-                Error::new(ErrorKind::Transport, "no answer within the heartbeat timeout"),
-                now,
-            );
+        let silent_for = self.protocol.liveness_timeout();
+        let dead = if self.heartbeat.first_unanswered_at.is_some_and(|t| now >= t + timeout) {
+            Some(("heartbeat timeout", "no answer within the heartbeat timeout"))
+        } else if self.heartbeat.probe_deadline.is_some_and(|t| now >= t) {
+            Some((
+                "no answer to the probe",
+                "no answer to the resume probe within the probe timeout",
+            ))
+        } else if silent_for.is_some_and(|silence| now >= self.last_rx + silence) {
+            Some((
+                "server silent past its ping timeout",
+                "the server sent nothing within its ping interval + timeout",
+            ))
+        } else {
+            None
+        };
+        if let Some((last_error, detail)) = dead {
+            self.last_error = last_error.to_owned();
+            self.record_error(Error::new(ErrorKind::Transport, detail), now);
             self.lose_connection(DisconnectReason::HeartbeatTimeout, now);
             return;
-        }
-        if let Some(silence) = self.protocol.liveness_timeout() {
-            if now >= self.last_rx + silence {
-                self.last_error = "server silent past its ping timeout".to_owned();
-                self.record_error(
-                    Error::new(
-                        ErrorKind::Transport,
-                        "the server sent nothing within its ping interval + timeout",
-                    ),
-                    now,
-                );
-                self.lose_connection(DisconnectReason::HeartbeatTimeout, now);
-                return;
-            }
         }
         if self.heartbeat.first_unanswered_at.is_some_and(|t| now >= t + timeout / 2)
             && self.heartbeat.unanswered == 1
@@ -72,11 +71,16 @@ impl Session {
     }
 
     /// A ping right now, to find out quickly whether a connection survived (network change,
-    /// app resumed).
+    /// app resumed), with a deadline of its own (`probe_timeout`, seconds) instead of the
+    /// heartbeat timeout: a socket that died while the app was suspended is found at once.
+    /// Anything received clears the deadline.
     pub(super) fn probe(&mut self, now: Instant) {
         if self.pings() && self.heartbeat.first_unanswered_at.is_none() {
             self.send_ping(now);
         }
+        let deadline = now + self.config.probe_timeout;
+        let earliest = self.heartbeat.probe_deadline.map_or(deadline, |d| d.min(deadline));
+        self.heartbeat.probe_deadline = Some(earliest);
     }
 
     /// Whether this connection has a heartbeat of ours (WebSocket pings); polling has none.

@@ -21,6 +21,7 @@ impl Session {
         // Anything from the server proves the path is alive, pong or not.
         self.heartbeat.first_unanswered_at = None;
         self.heartbeat.unanswered = 0;
+        self.heartbeat.probe_deadline = None;
         match frame {
             Frame::Pong(payload) => self.on_pong(&payload, now),
             // The WebSocket library answers pings itself.
@@ -151,9 +152,17 @@ impl Session {
         if let Some(field) = self.config.dedup_field.as_deref() {
             if let Some(id) = self.protocol.dedup_id(&message, field) {
                 let key = format!("{}\u{0}{}\u{0}{}", message.namespace, message.event, id);
-                if self.dedup.as_mut().is_some_and(|window| !window.first_sighting(&key)) {
-                    self.counters.duplicates += 1;
-                    return;
+                match self.dedup.as_mut().map(|window| window.record(&key)) {
+                    Some(Some(hash)) => {
+                        if let Some(durable) = self.durable.as_mut() {
+                            durable.seen(hash);
+                        }
+                    }
+                    Some(None) => {
+                        self.counters.duplicates += 1;
+                        return;
+                    }
+                    None => {}
                 }
             }
         }

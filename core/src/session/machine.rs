@@ -14,6 +14,7 @@ use super::counters::Counters;
 use super::dedup::DedupWindow;
 use super::health::HealthMonitor;
 use super::outbox::Outbox;
+use super::persistence::Persistence;
 use super::rooms::RoomSet;
 use super::rtt::RttEstimator;
 use crate::config::Config;
@@ -69,6 +70,9 @@ pub(super) struct Heartbeat {
     /// Pings sent since anything was last received.
     pub(super) unanswered: u32,
     pub(super) sequence: u64,
+    /// When a probe (the app resumed, the network changed) gives up on the connection if
+    /// nothing has come back by then: sooner than the heartbeat timeout.
+    pub(super) probe_deadline: Option<Instant>,
 }
 
 /// The connection state machine. See the module docs.
@@ -96,6 +100,8 @@ pub struct Session {
     /// Rooms left while offline: sent after a recovered reconnect, where the server kept them.
     pub(super) pending_leaves: Vec<String>,
     pub(super) dedup: Option<DedupWindow>,
+    /// The durable outbox's bookkeeping, once [`Session::restore`] turned persistence on.
+    pub(super) durable: Option<Persistence>,
     pub(super) counters: Counters,
     pub(super) last_error: String,
     /// The transport of the current connection (told by the driver when it opens or upgrades).
@@ -157,6 +163,7 @@ impl Session {
             rooms: RoomSet::new(),
             pending_leaves: Vec::new(),
             dedup: config.dedup_field.as_ref().map(|_| DedupWindow::new(config.dedup_window)),
+            durable: None,
             counters: Counters::default(),
             last_error: String::new(),
             transport: None,
@@ -183,6 +190,12 @@ impl Session {
                 "cannot change on a running client; create a new client",
             ));
         }
+        if config.durable_outbox != self.config.durable_outbox {
+            return Err(ConfigError::new(
+                "durable_outbox",
+                "cannot change on a running client; create a new client",
+            ));
+        }
         let urls = config.parsed_urls()?;
         if urls != self.urls {
             self.urls = urls;
@@ -201,7 +214,12 @@ impl Session {
         if config.dedup_field != self.config.dedup_field
             || config.dedup_window != self.config.dedup_window
         {
-            self.dedup = config.dedup_field.as_ref().map(|_| DedupWindow::new(config.dedup_window));
+            // A durable window keeps its key: the hashes the store keeps must still match.
+            let key = self.dedup.as_ref().map(DedupWindow::key).filter(|_| self.durable.is_some());
+            self.dedup = config.dedup_field.as_ref().map(|_| match key {
+                Some(key) => DedupWindow::with_key(config.dedup_window, key),
+                None => DedupWindow::new(config.dedup_window),
+            });
         }
         if let Some(seed) = config.rng_seed.filter(|s| Some(*s) != self.config.rng_seed) {
             self.rng = fastrand::Rng::with_seed(seed);
@@ -241,8 +259,17 @@ impl Session {
             Phase::Ready { .. } => self.heartbeat_tick(now),
             _ => {}
         }
+        self.expire_due(now);
+        self.refresh_health(now);
+    }
+
+    /// Acknowledgements past their deadline time out (a queued message goes with its ack);
+    /// queued messages past their TTL are dropped.
+    pub(super) fn expire_due(&mut self, now: Instant) {
         for (id, ack) in self.acks.expire(now) {
-            self.outbox.remove_by_ack(id);
+            if let Some(item) = self.outbox.remove_by_ack(id) {
+                self.forget_stored(item.stored);
+            }
             if let AckPurpose::Join(room) = &ack.purpose {
                 // An unanswered join is asked again after the rejoin backoff.
                 let room = room.clone();
@@ -256,7 +283,6 @@ impl Session {
         for item in self.outbox.expire(now) {
             self.report_drop(item, DropReason::Expired);
         }
-        self.refresh_health(now);
     }
 
     /// The next thing only the driver can do.
@@ -289,7 +315,8 @@ impl Session {
                     .map(|t| t + heartbeat_timeout / 2);
                 let silent_at = self.protocol.liveness_timeout().map(|t| self.last_rx + t);
                 let rejoin_at = self.rooms.next_retry();
-                [self.heartbeat.next_ping_at, dead_at, late_at, silent_at, rejoin_at]
+                let probe = self.heartbeat.probe_deadline;
+                [self.heartbeat.next_ping_at, dead_at, late_at, silent_at, rejoin_at, probe]
                     .into_iter()
                     .flatten()
                     .min()

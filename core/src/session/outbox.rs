@@ -17,6 +17,8 @@ pub struct QueuedMessage {
     pub expires_at: Option<Instant>,
     /// Its size as counted against the byte bound.
     pub size: usize,
+    /// Its `seq` in the durable outbox, while the store keeps it (`None` in memory).
+    pub stored: Option<u64>,
 }
 
 /// The result of [`Outbox::push`].
@@ -192,6 +194,7 @@ mod tests {
             ack: None,
             expires_at: None,
             size,
+            stored: None,
         }
     }
 

@@ -55,13 +55,15 @@ impl Session {
     /// [`Event::AckSettled`].
     pub fn send(
         &mut self,
-        message: OutgoingMessage,
+        mut message: OutgoingMessage,
         options: SendOptions,
         now: Instant,
     ) -> Result<Option<AckId>, SendError> {
         if self.state == ConnectionState::Closed {
             return Err(SendError::Closed);
         }
+        // Durable: a `seq`, and a `messageId` if the app gave none (in memory: nothing).
+        let stored = self.stamp(&mut message);
         let size = message.size_hint();
         if size > self.config.max_message_bytes {
             return Err(SendError::TooLarge { size, limit: self.config.max_message_bytes });
@@ -113,6 +115,13 @@ impl Session {
                     return Err(refused);
                 }
             };
+            if let (Some(seq), Some(id), Some((deadline, true))) = (stored, id, ack) {
+                // At-least-once: kept until its acknowledgement settles.
+                self.keep(seq, &message, Some((deadline, true)), None, now);
+                if let Some(durable) = self.durable.as_mut() {
+                    durable.sent(id, seq);
+                }
+            }
             self.counters.messages_sent += 1;
             self.counters.messages_out += 1;
             self.take_frames(out);
@@ -131,16 +140,22 @@ impl Session {
             self.register_message_ack(&message, deadline, reliable, false)
         });
         let expires_at = self.config.outbox_ttl.map(|ttl| now + ttl);
-        let queued = QueuedMessage { message, ack: id, expires_at, size };
+        let record = stored.map(|seq| (seq, message.clone()));
+        let queued = QueuedMessage { message, ack: id, expires_at, size, stored };
         match self.outbox.push(queued) {
             PushOutcome::Queued(dropped) => {
+                if let Some((seq, message)) = record {
+                    self.keep(seq, &message, ack, expires_at, now);
+                }
                 self.counters.messages_sent += 1;
                 for old in dropped {
                     self.report_drop(old, DropReason::Overflow);
                 }
                 Ok(id)
             }
-            PushOutcome::NotQueued(item, reason) => {
+            PushOutcome::NotQueued(mut item, reason) => {
+                // Never kept, so nothing to forget.
+                item.stored = None;
                 if reason == DropReason::TooLarge
                     || self.config.outbox_overflow == OverflowPolicy::Reject
                 {
@@ -202,6 +217,7 @@ impl Session {
         if let Some(id) = item.ack {
             self.acks.mark_in_flight(id);
         }
+        self.hand_over(&item);
         self.write_message(&item.message, item.ack, now);
     }
 
@@ -272,6 +288,9 @@ impl Session {
     pub(super) fn settle_failed(&mut self, id: AckId, ack: PendingAck, error: AckError) {
         match ack.purpose {
             AckPurpose::Message { .. } => {
+                if let Some(durable) = self.durable.as_mut() {
+                    durable.settled(id);
+                }
                 // A dropped message is counted once, in `dropped` (see the stats docs).
                 if !matches!(error, AckError::Dropped(_)) {
                     self.counters.ack_failed += 1;
@@ -287,6 +306,7 @@ impl Session {
 
     pub(super) fn report_drop(&mut self, item: QueuedMessage, reason: DropReason) {
         self.counters.dropped += 1;
+        self.forget_stored(item.stored);
         if let Some(id) = item.ack {
             if let Some(ack) = self.acks.settle(id) {
                 self.settle_failed(id, ack, AckError::Dropped(reason));
@@ -295,28 +315,31 @@ impl Session {
         self.events.push_back(Event::Dropped { message: item.message, reason });
     }
 
-    pub(super) fn fail_in_flight_acks(&mut self) {
+    /// The connection is gone: acknowledgements in flight fail with `error`, except
+    /// at-least-once messages, which go back to the front of the outbox.
+    pub(super) fn fail_in_flight_acks(&mut self, error: AckError) {
         let loss = self.acks.connection_lost();
-        self.settle_loss(loss);
+        self.settle_loss(loss, error);
     }
 
     /// What was in flight for `room` is lost with it (the server's `phx_error`): at-least-once
     /// messages wait in the outbox for the room's rejoin, the others fail.
     pub(super) fn fail_room_acks(&mut self, room: &str) {
         let loss = self.acks.room_lost(room);
-        self.settle_loss(loss);
+        self.settle_loss(loss, AckError::ConnectionLost);
     }
 
-    fn settle_loss(&mut self, loss: ConnectionLoss) {
+    fn settle_loss(&mut self, loss: ConnectionLoss, error: AckError) {
         for (id, ack) in loss.failed {
-            self.settle_failed(id, ack, AckError::ConnectionLost);
+            self.settle_failed(id, ack, error.clone());
         }
         let resend: Vec<QueuedMessage> = loss
             .resend
             .into_iter()
             .map(|(id, message, deadline)| {
                 let size = message.size_hint();
-                QueuedMessage { message, ack: Some(id), expires_at: deadline, size }
+                let stored = self.durable.as_mut().and_then(|d| d.requeued(id));
+                QueuedMessage { message, ack: Some(id), expires_at: deadline, size, stored }
             })
             .collect();
         self.outbox.push_front_all(resend);
@@ -326,6 +349,9 @@ impl Session {
         let Some(ack) = self.acks.settle(id) else { return };
         match ack.purpose {
             AckPurpose::Message { .. } => {
+                if let Some(durable) = self.durable.as_mut() {
+                    durable.settled(id);
+                }
                 self.counters.acked += 1;
                 self.events.push_back(Event::AckSettled { id, result: Ok(reply) });
             }

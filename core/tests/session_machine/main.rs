@@ -3,6 +3,7 @@
 //!
 //! One module per concern; `harness` plays the driver and the server.
 
+#[path = "../support/session_harness.rs"]
 mod harness;
 mod heartbeat;
 mod hints_and_outbox;

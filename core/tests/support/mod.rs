@@ -8,6 +8,8 @@ pub mod http_proxy;
 pub mod memory;
 pub mod node_server;
 pub mod process;
+pub mod session_harness;
 pub mod socketio;
+pub mod temp_dir;
 pub mod wait;
 pub mod ws_server;

@@ -160,6 +160,25 @@ impl NodeServer {
             .collect()
     }
 
+    /// With the ledger on (`--dedup-field`): the first argument of each first sighting of
+    /// event `name`, in arrival order (what the application processed, exactly once), and how
+    /// many duplicates of it the ledger held back.
+    pub fn ledger(&self, name: &str) -> (Vec<Value>, usize) {
+        let mut first = Vec::new();
+        let mut duplicates = 0;
+        for report in self.reports() {
+            if report["event"] != "received" || report["name"] != name {
+                continue;
+            }
+            match report["duplicate"].as_bool() {
+                Some(true) => duplicates += 1,
+                Some(false) => first.push(report["args"][0].clone()),
+                None => {}
+            }
+        }
+        (first, duplicates)
+    }
+
     /// Reports of one kind (`connection`, `disconnect`, ...).
     pub fn reports_of(&self, kind: &str) -> Vec<Value> {
         self.reports().into_iter().filter(|r| r["event"] == kind).collect()

@@ -214,6 +214,27 @@ public final class TetherClient: Sendable {
         return try arguments.decode(Reply.self, using: makeDecoder())
     }
 
+    /// Hands `event` with `payload` to the engine and returns once it accepted it, without
+    /// waiting for the acknowledgement: with a durable outbox (`durableOutboxPath`), once the
+    /// message is on disk, so it survives the app being killed. Returns the acknowledgement id;
+    /// the answer arrives on `events` as `.ackSettled` with that id.
+    @discardableResult
+    public func enqueue<Payload: Encodable>(
+        _ event: String,
+        _ payload: Payload,
+        delivery: Delivery = .atLeastOnce(timeoutMs: nil)
+    ) async throws -> UInt64? {
+        let json = try encodeJSON(payload, using: makeEncoder())
+        return try await raw.enqueue(
+            message: OutgoingMessage(event: event, argsJson: "[" + json + "]"),
+            delivery: delivery
+        )
+    }
+
+    /// Why the durable outbox fell back to memory (the file is corrupt, in use, or not
+    /// writable), or nil while it works and without one.
+    public var storageError: String? { raw.storageError() }
+
     /// Sends any message (several arguments, binary attachments, another namespace) and waits
     /// as `delivery` says; without an acknowledgement the reply has no arguments.
     @discardableResult

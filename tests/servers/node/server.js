@@ -17,7 +17,8 @@ const { Server } = require("socket.io");
 
 const USAGE = `usage: node server.js [--port N] [--host ADDR] [--token SECRET] [--recovery-ms N]
        [--ping-interval MS] [--ping-timeout MS] [--redis URL] [--namespaces /,/admin]
-       [--max-payload BYTES] [--transports websocket,polling] [--ignore-stdin-eof]`;
+       [--max-payload BYTES] [--transports websocket,polling] [--dedup-field FIELD]
+       [--ignore-stdin-eof]`;
 
 function fail(msg) {
   process.stderr.write(`server.js: ${msg}\n${USAGE}\n`);
@@ -36,6 +37,7 @@ function parseArgs(argv) {
     namespaces: ["/"],
     maxPayload: 1e6,
     transports: ["websocket", "polling"],
+    dedupField: null,
     ignoreStdinEof: false,
   };
   const int = (name, v) => {
@@ -79,6 +81,10 @@ function parseArgs(argv) {
           if (t !== "websocket" && t !== "polling") fail(`unknown transport ${t}`);
         }
         if (opts.transports.length === 0) fail("--transports needs at least one transport");
+        break;
+      case "--dedup-field":
+        opts.dedupField = next();
+        if (opts.dedupField.length === 0) fail("--dedup-field needs a field name");
         break;
       case "--ignore-stdin-eof": opts.ignoreStdinEof = true; break;
       case "-h":
@@ -174,6 +180,8 @@ if (opts.recoveryMs !== null) {
 }
 
 const io = new Server(httpServer, serverOptions);
+// The port first bound, for `heal` to listen on again after a `cut`.
+let listeningPort = null;
 const redisClients = [];
 
 io.engine.on("connection_error", (err) => {
@@ -193,6 +201,55 @@ function splitAck(args) {
     return { args: args.slice(0, -1), ack: args[args.length - 1] };
   }
   return { args, ack: null };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ledger (server-side de-duplication, off unless --dedup-field or the `dedup` command):
+// an event whose first argument carries a string `dedupField` is recorded the first time its
+// (namespace, event, id) is seen; a later one with the same id is a duplicate, reported as such,
+// not handed to the handlers, and acknowledged with the first one's reply.
+
+let dedupField = opts.dedupField;
+const ledger = new Map(); // "nsp\0event\0id" -> { reply: [...] | null, waiting: [ack, ...] }
+const verdicts = new WeakMap(); // an event's first argument -> { entry, duplicate }
+
+// Decides, once per event (in onAny, which runs before the middleware), whether it is new.
+function ledgerVerdict(nsp, event, args) {
+  if (dedupField === null) return null;
+  const first = args[0];
+  if (!first || typeof first !== "object" || typeof first[dedupField] !== "string") return null;
+  const key = `${nsp}\u0000${event}\u0000${first[dedupField]}`;
+  let entry = ledger.get(key);
+  const duplicate = entry !== undefined;
+  if (!duplicate) {
+    entry = { reply: null, waiting: [] };
+    ledger.set(key, entry);
+  }
+  verdicts.set(first, { entry, duplicate });
+  return { key: first[dedupField], duplicate };
+}
+
+// Packet middleware: holds duplicates back from the handlers and answers their acks.
+function ledgerMiddleware(packet, next) {
+  const first = packet.length > 1 ? packet[1] : undefined;
+  const verdict = first && typeof first === "object" ? verdicts.get(first) : undefined;
+  if (!verdict) return next();
+  const last = packet[packet.length - 1];
+  const ack = typeof last === "function" ? last : null;
+  const { entry } = verdict;
+  if (verdict.duplicate) {
+    if (ack && entry.reply) ack(...entry.reply);
+    else if (ack) entry.waiting.push(ack);
+    return undefined;
+  }
+  if (ack) {
+    packet[packet.length - 1] = (...reply) => {
+      entry.reply = reply;
+      ack(...reply);
+      for (const waiting of entry.waiting.splice(0)) waiting(...reply);
+    };
+  }
+  return next();
 }
 
 function setupNamespace(name) {
@@ -232,15 +289,19 @@ function setupNamespace(name) {
     // Every event from the client, before its handler runs.
     socket.onAny((event, ...raw) => {
       const { args, ack } = splitAck(raw);
-      report({
+      const received = {
         event: "received",
         nsp: name,
         id: socket.id,
         name: event,
         args: toJson(args),
         ack: ack !== null,
-      });
+      };
+      const verdict = ledgerVerdict(name, event, args);
+      if (verdict) Object.assign(received, verdict);
+      report(received);
     });
+    socket.use(ledgerMiddleware);
 
     socket.on("echo", (...raw) => {
       const { args } = splitAck(raw);
@@ -355,6 +416,36 @@ async function runCommand(c) {
       io.of(nspName).disconnectSockets(c.close === true);
       return;
     }
+    case "dedup": {
+      if (c.field !== null && (typeof c.field !== "string" || c.field.length === 0)) {
+        throw new Error("field must be a field name or null");
+      }
+      dedupField = c.field;
+      return;
+    }
+    case "cut": {
+      // The network goes away, as clients see it: no new connections, and every open one
+      // dropped without a close frame or a Socket.IO disconnect.
+      if (httpServer.listening) httpServer.close();
+      for (const client of Object.values(io.engine.clients)) {
+        const ws = client.transport && client.transport.socket;
+        if (ws && typeof ws.terminate === "function") ws.terminate();
+        else client.close(true);
+      }
+      return;
+    }
+    case "heal": {
+      if (!httpServer.listening) {
+        await new Promise((resolve, reject) => {
+          httpServer.once("error", reject);
+          httpServer.listen(listeningPort, opts.host, () => {
+            httpServer.off("error", reject);
+            resolve();
+          });
+        });
+      }
+      return;
+    }
     case "close": {
       await shutdown(0, c);
       return;
@@ -466,6 +557,7 @@ async function main() {
     httpServer.listen(opts.port, opts.host, resolve);
   });
   const { port } = httpServer.address();
+  listeningPort = port;
   log(
     `listening on ${opts.host}:${port} namespaces=${opts.namespaces.join(",")}` +
       ` token=${opts.token !== null ? "yes" : "no"} recovery=${opts.recoveryMs}` +

@@ -48,6 +48,9 @@ fn bad_values_name_their_field() {
         "heartbeat_timeout"
     );
     assert_eq!(field_of(base().with_connect_timeout(Duration::ZERO)), "connect_timeout");
+    assert_eq!(field_of(base().with_probe_timeout(Duration::ZERO)), "probe_timeout");
+    assert_eq!(field_of(base().with_probe_timeout(Duration::MAX)), "probe_timeout");
+    assert_eq!(field_of(base().with_durable_outbox("")), "durable_outbox");
     assert_eq!(field_of(base().with_outbox_ttl(Some(Duration::ZERO))), "outbox_ttl");
     assert_eq!(field_of(base().with_buffers(10, 4096)), "read_buffer_bytes");
     assert_eq!(field_of(base().with_size_limits(0, 1)), "max_message_bytes");

@@ -146,6 +146,8 @@ struct Report: Sendable {
     var nsp: String?
     var reason: String?
     var recovered: Bool?
+    /// In `received` with the ledger on: whether the server had seen this event's id before.
+    var duplicate: Bool?
     var args: [JSONValue]?
     var auth: JSONValue?
     var port: Int?
@@ -176,6 +178,7 @@ struct Report: Sendable {
         reason = object["reason"] as? String
         recovered = object["recovered"] as? Bool
         transport = object["transport"] as? String
+        duplicate = object["duplicate"] as? Bool
         if case .array(let values)? = object["args"].map(JSONValue.init) { args = values }
         auth = object["auth"].map(JSONValue.init)
         port = object["port"] as? Int

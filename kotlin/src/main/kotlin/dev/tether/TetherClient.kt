@@ -182,6 +182,24 @@ class TetherClient private constructor(
     suspend fun sendReliable(event: String, payload: JsonElement, timeout: Duration? = null): JsonArray =
         parseArgs(raw.sendReliable(event, payload.toString(), timeout?.toMillis()))
 
+    /**
+     * Hands [event] with [payload] to the engine and returns once it accepted it, without
+     * waiting for the acknowledgement: with a durable outbox (`durableOutboxPath`), once the
+     * message is on disk, so it survives the app being killed. Returns the acknowledgement id;
+     * the answer arrives on [events] as `Event.AckSettled` with that id.
+     */
+    suspend fun enqueue(
+        event: String,
+        payload: JsonElement,
+        delivery: Delivery = Delivery.AtLeastOnce(null),
+    ): ULong? = raw.enqueue(outgoingMessage(event, payload), delivery)
+
+    /**
+     * Why the durable outbox fell back to memory (the file is corrupt, in use, or not writable),
+     * or `null` while it works and without one.
+     */
+    fun storageError(): String? = raw.storageError()
+
     /** Sends any message (see [outgoingMessage]) and waits as [delivery] says. */
     suspend fun send(message: OutgoingMessage, delivery: Delivery = Delivery.FireAndForget): AckReply =
         raw.send(message, delivery)

@@ -2,6 +2,7 @@ package dev.tether
 
 import kotlinx.serialization.json.JsonObject
 import kotlinx.serialization.json.Json
+import kotlinx.serialization.json.jsonArray
 import kotlinx.serialization.json.jsonObject
 import kotlinx.serialization.json.jsonPrimitive
 import kotlinx.serialization.json.intOrNull
@@ -129,6 +130,18 @@ class NodeServer(
                 changed.await(left.inWholeMilliseconds.coerceAtLeast(1), TimeUnit.MILLISECONDS)
             }
         }
+    }
+
+    /**
+     * With the ledger on (`--dedup-field`): the first argument of every first sighting of
+     * [name], in arrival order (what the application processed, exactly once), and how many
+     * duplicates the ledger held back.
+     */
+    fun ledger(name: String): Pair<List<JsonObject>, Int> = lock.withLock {
+        val received = reports.filter { it.string("event") == "received" && it.string("name") == name }
+        val first = received.filter { it.string("duplicate") == "false" }
+            .map { it["args"]!!.jsonArray[0].jsonObject }
+        first to received.count { it.string("duplicate") == "true" }
     }
 
     /** Sends one stdin command (a JSON object line) and waits for its `done` report. */

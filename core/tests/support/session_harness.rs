@@ -1,4 +1,9 @@
-//! A session and its clock, with helpers that play the driver and the server.
+//! The session on virtual time: a [`Harness`] that plays the driver and the server around a
+//! sans-IO [`Session`], with a clock the test moves by hand. Used by `session_machine/` (which
+//! takes its names through the re-exports below) and `session_durable.rs`.
+
+// The re-exports serve session_machine's modules; other test binaries use the harness alone.
+#![allow(unused_imports)]
 
 pub use serde_json::json;
 pub use std::time::{Duration, Instant};
