@@ -21,6 +21,7 @@ mod cookies;
 mod endpoint;
 mod incoming;
 mod net_stream;
+mod panic_guard;
 mod pinning;
 mod polling;
 mod proxy;

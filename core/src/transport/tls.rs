@@ -2,6 +2,7 @@
 //! verifier, plus the app's own roots), pinned keys on top, and a client certificate. Clients
 //! with the default trust share one config.
 
+use super::panic_guard::PanicGuard;
 use super::pinning::PinnedVerifier;
 use crate::config::Config;
 use crate::model::TransportError;
@@ -48,7 +49,8 @@ fn tls_config(config: &Config) -> Result<rustls::ClientConfig, TransportError> {
                 .map_err(|e| {
                     TransportError::Tls(format!("the platform verifier is not usable: {e}"))
                 })?;
-        Some(Arc::new(platform))
+        // Guarded: an uninitialised verifier panics on Android (see `panic_guard`).
+        Some(Arc::new(PanicGuard::new(Arc::new(platform))))
     } else {
         let mut roots = rustls::RootCertStore::empty();
         if config.builtin_roots {
