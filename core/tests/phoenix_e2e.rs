@@ -11,9 +11,9 @@ use support::fault_proxy::{FaultProxy, Mode};
 use support::node_server::NodeServer;
 use support::wait;
 use tether_core::{
-    Client, Config, ConnectionState, DisconnectReason, Event, EventStream, FailureReason,
-    OutgoingMessage, PhoenixConfig, PostgresChangesFilter, PresenceChange, RealtimeChannelConfig,
-    RealtimeEvent, SendOptions, Token, TokenError,
+    Client, Config, ConnectionState, DisconnectReason, ErrorKind, Event, EventStream,
+    FailureReason, OutgoingMessage, PhoenixConfig, PostgresChangesFilter, PresenceChange,
+    RealtimeChannelConfig, RealtimeEvent, SendOptions, Token, TokenError,
 };
 
 fn ms(n: u64) -> Duration {
@@ -115,10 +115,14 @@ async fn joins_pushes_and_replies_work_against_the_server() {
     let answer = client.send_with_ack(ping, None).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(answer.data, vec![json!({"n": 1})]);
     let nack = OutgoingMessage::new("nack", json!({"why": "no"})).in_namespace("room:lobby");
-    let refused = client.send_with_ack(nack, None).await.err().map(|e| e.message().to_owned());
-    assert!(refused.is_some_and(|m| m.contains("no")), "an error reply refuses the ack");
-    let forbidden = client.join("room:forbidden").await;
-    assert!(forbidden.is_err_and(|e| e.message().contains("unauthorized")));
+    let refused = client.send_with_ack(nack, None).await.err();
+    let refused = refused.unwrap_or_else(|| panic!("an error reply refuses the ack"));
+    assert_eq!(refused.kind(), ErrorKind::Refused);
+    assert_eq!(refused.response(), Some(&json!({"why": "no"})), "the server's answer, to act on");
+    let forbidden = client.join("room:forbidden").await.err();
+    let forbidden = forbidden.unwrap_or_else(|| panic!("the join is refused"));
+    assert_eq!(forbidden.kind(), ErrorKind::Refused);
+    assert_eq!(forbidden.response(), Some(&json!({"reason": "unauthorized"})));
     // A binary push comes back as binary.
     let bytes = OutgoingMessage::bytes("echo_binary", vec![1, 2, 3]).in_namespace("room:lobby");
     let answer = client.send_with_ack(bytes, None).await.unwrap_or_else(|e| panic!("{e}"));

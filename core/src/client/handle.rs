@@ -432,9 +432,12 @@ impl Client {
                 }
                 Event::RoomJoined { room: r } if r == room => return Ok(response),
                 Event::RoomJoinFailed { room: r, reason } if r == room => {
-                    let kind =
-                        if response.is_null() { ErrorKind::Protocol } else { ErrorKind::Refused };
-                    return Err(Error::new(kind, format!("joining {room} failed: {reason}")));
+                    let message = format!("joining {room} failed: {reason}");
+                    return Err(if response.is_null() {
+                        Error::new(ErrorKind::Protocol, message)
+                    } else {
+                        Error::new(ErrorKind::Refused, message).with_response(response)
+                    });
                 }
                 // The connection dropped before the answer: the join is re-sent after reconnect.
                 Event::Disconnected { .. } => return Ok(Value::Null),

@@ -43,12 +43,27 @@ pub enum ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    /// What the server answered, for a [`ErrorKind::Refused`] error (boxed: errors travel in
+    /// `Result`s, which should stay small).
+    response: Option<Box<serde_json::Value>>,
 }
 
 impl Error {
     /// An error of `kind` with a message for humans.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self { kind, message: message.into(), response: None }
+    }
+
+    /// The same error, carrying what the server answered.
+    pub fn with_response(mut self, response: serde_json::Value) -> Self {
+        self.response = Some(Box::new(response));
+        self
+    }
+
+    /// What the server answered, when it refused something (a Phoenix error reply to a push or
+    /// a join): its `response`, e.g. `{"reason": "unauthorized"}`, for the app to act on.
+    pub fn response(&self) -> Option<&serde_json::Value> {
+        self.response.as_deref()
     }
 
     /// What kind of failure this is.
@@ -221,7 +236,11 @@ impl From<AckError> for Error {
             AckError::Dropped(_) => ErrorKind::Dropped,
             AckError::Refused(_) => ErrorKind::Refused,
         };
-        Error::new(kind, e.to_string())
+        let error = Error::new(kind, e.to_string());
+        match e {
+            AckError::Refused(response) => error.with_response(response),
+            _ => error,
+        }
     }
 }
 

@@ -46,7 +46,13 @@ impl ServerCertVerifier for PanicGuard {
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
         guarded("verifying the certificate", || {
-            self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            self.inner.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            )
         })
     }
 
