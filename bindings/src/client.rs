@@ -2,13 +2,14 @@
 //! async ones are `suspend` in Kotlin and `async` in Swift.
 
 use crate::config::ClientConfig;
+use crate::error::ListenerError;
 use crate::error::TetherError;
 use crate::event::{AckReply, Delivery, IncomingMessage, MessageFilter, OutgoingMessage};
 use crate::health::HealthStatus;
 use crate::json;
 use crate::listener::{
-    deliver, deliver_ready, EventListener, HealthListener, MessageBatchListener, MessageListener,
-    StateListener,
+    deliver, deliver_ready, EventListener, HealthListener, LagListener, MessageBatchListener,
+    MessageListener, StateListener,
 };
 use crate::runtime;
 use crate::state::ConnectionState;
@@ -320,10 +321,13 @@ impl Client {
         })
     }
 
-    /// Calls `listener` with every event from now on, in order.
+    /// Calls `listener` with every event from now on, in order; where it fell behind the
+    /// subscription's bounds (`ClientConfig.stream_buffer`), an `Event::Lagged` says how many
+    /// were dropped there.
     pub fn subscribe_events(&self, listener: Arc<dyn EventListener>) -> Arc<TaskHandle> {
         let mut events = self.inner.events();
-        TaskHandle::spawn(&self.runtime, move |cancelled| async move {
+        let meter = Some(events.meter());
+        TaskHandle::spawn_metered(&self.runtime, meter, move |cancelled| async move {
             while let Some(first) = events.recv().await {
                 let listener = listener.clone();
                 let call = move |event: core_api::Event| listener.on_event(event.into());
@@ -336,19 +340,30 @@ impl Client {
         })
     }
 
-    /// Calls `listener` with the server messages that match `filter`, paced by its rate.
+    /// Calls `listener` with the server messages that match `filter`, paced by its rate and
+    /// bounded by its buffer (else `ClientConfig.stream_buffer`); `lag_listener`, if given, is
+    /// told where messages were dropped because `listener` fell behind.
+    #[uniffi::method(default(lag_listener = None))]
     pub fn subscribe_messages(
         &self,
         filter: MessageFilter,
         listener: Arc<dyn MessageListener>,
+        lag_listener: Option<Arc<dyn LagListener>>,
     ) -> Arc<TaskHandle> {
         let mut messages = self.inner.subscribe(filter.into());
-        TaskHandle::spawn(&self.runtime, move |cancelled| async move {
-            while let Some(first) = messages.recv().await {
-                let listener = listener.clone();
-                let call =
-                    move |message: core_api::IncomingMessage| listener.on_message(message.into());
-                let next = core_api::Subscription::try_recv;
+        let meter = Some(messages.meter());
+        TaskHandle::spawn_metered(&self.runtime, meter, move |cancelled| async move {
+            while let Some(first) = messages.recv_item().await {
+                let (listener, lag_listener) = (listener.clone(), lag_listener.clone());
+                let call = move |item: core_api::SubscriptionItem| match item {
+                    core_api::SubscriptionItem::Message(message) => {
+                        listener.on_message(message.into())
+                    }
+                    core_api::SubscriptionItem::Lagged { skipped } => {
+                        lag_listener.as_ref().map_or(Ok(()), |lag| lag.on_lagged(skipped))
+                    }
+                };
+                let next = core_api::Subscription::try_recv_item;
                 match deliver_ready(&cancelled, "messages", messages, first, next, call).await {
                     Some(back) => messages = back,
                     None => break,
@@ -359,33 +374,71 @@ impl Client {
 
     /// Like `subscribe_messages`, but hands the listener every matching message that is ready,
     /// up to `max_batch` (at least 1) per call, in order: one foreign call per burst instead of
-    /// one per message, for streams of thousands of messages a second.
+    /// one per message, for streams of thousands of messages a second. A batch never spans a
+    /// gap: `lag_listener` is told between the batches before and after it.
+    #[uniffi::method(default(lag_listener = None))]
     pub fn subscribe_message_batches(
         &self,
         filter: MessageFilter,
         max_batch: u32,
         listener: Arc<dyn MessageBatchListener>,
+        lag_listener: Option<Arc<dyn LagListener>>,
     ) -> Arc<TaskHandle> {
         let mut messages = self.inner.subscribe(filter.into());
+        let meter = Some(messages.meter());
         let max_batch = usize::try_from(max_batch.max(1)).unwrap_or(usize::MAX);
-        TaskHandle::spawn(&self.runtime, move |cancelled| async move {
+        TaskHandle::spawn_metered(&self.runtime, meter, move |cancelled| async move {
             loop {
-                let batch = messages.recv_batch(max_batch).await;
-                if batch.is_empty() {
+                let items = messages.recv_item_batch(max_batch).await;
+                if items.is_empty() {
                     break;
                 }
-                let batch: Vec<IncomingMessage> = batch.into_iter().map(Into::into).collect();
-                let listener = listener.clone();
-                deliver(&cancelled, "message batches", move || listener.on_messages(batch)).await;
+                let (listener, lag_listener) = (listener.clone(), lag_listener.clone());
+                deliver(&cancelled, "message batches", move || {
+                    deliver_batch(items, listener.as_ref(), lag_listener.as_deref())
+                })
+                .await;
             }
         })
     }
 }
 
+/// Hands `items` over in order: each run of messages in one call, each gap to `lag` between
+/// them. Every call is made even if one throws; the first error is returned (and logged).
+fn deliver_batch(
+    items: Vec<core_api::SubscriptionItem>,
+    listener: &dyn MessageBatchListener,
+    lag: Option<&dyn LagListener>,
+) -> Result<(), ListenerError> {
+    let mut outcome = Ok(());
+    let mut run: Vec<IncomingMessage> = Vec::new();
+    let mut keep_first_error = |result: Result<(), ListenerError>| {
+        if outcome.is_ok() {
+            outcome = result;
+        }
+    };
+    for item in items {
+        match item {
+            core_api::SubscriptionItem::Message(message) => run.push(message.into()),
+            core_api::SubscriptionItem::Lagged { skipped } => {
+                if !run.is_empty() {
+                    keep_first_error(listener.on_messages(std::mem::take(&mut run)));
+                }
+                if let Some(lag) = lag {
+                    keep_first_error(lag.on_lagged(skipped));
+                }
+            }
+        }
+    }
+    if !run.is_empty() {
+        keep_first_error(listener.on_messages(run));
+    }
+    outcome
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ListenerError;
     use std::sync::mpsc;
 
     struct Collect(mpsc::Sender<ConnectionState>);

@@ -4,7 +4,8 @@
 //! workspace's `uniffi-bindgen` binary: see `generate.sh`.
 //!
 //! - [`Client`]: the object apps hold; async methods on a shared tokio runtime ([`client`]).
-//! - [`ClientConfig`]: every knob as a record with defaults ([`config`]).
+//! - [`ClientConfig`]: every knob as a record with defaults ([`config`]); the bounds of the
+//!   streams listeners read ([`buffer`]).
 //! - what comes back: [`ConnectionState`] ([`state`]), [`HealthStatus`] ([`health`]),
 //!   [`Stats`] ([`stats`]), [`Event`] and messages ([`event`]).
 //! - [`TetherError`]: the one error type, and every `From` for errors ([`error`]).
@@ -14,6 +15,7 @@
 
 uniffi::setup_scaffolding!();
 
+pub mod buffer;
 pub mod client;
 pub mod collab;
 pub mod config;
@@ -29,6 +31,7 @@ pub mod stats;
 pub mod task_handle;
 pub mod token;
 
+pub use buffer::{StreamBufferOptions, StreamOverflow, StreamStats};
 pub use client::Client;
 pub use collab::{
     CollabConfig, Collaboration, Member, OptimisticOutcome, OutcomeListener, PresenceListener,
@@ -44,7 +47,10 @@ pub use event::{
     MessageFilter, OutgoingMessage, RateLimit,
 };
 pub use health::{Health, HealthStatus, Quality};
-pub use listener::{EventListener, HealthListener, MessageListener, StateListener};
+pub use listener::{
+    EventListener, HealthListener, LagListener, MessageBatchListener, MessageListener,
+    StateListener,
+};
 pub use log::{LogLevel, LogListener, LogRecord};
 pub use state::{ConnectionState, DisconnectReason, FailureReason};
 pub use stats::{LatencyStats, Stats};

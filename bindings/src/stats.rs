@@ -55,6 +55,14 @@ pub struct Stats {
     pub in_flight: u64,
     /// Rooms joined.
     pub rooms: u64,
+    /// Streams open now (every listener's subscription, and the engine's own).
+    pub streams: u64,
+    /// Events waiting in those streams for their listeners now.
+    pub stream_queued: u64,
+    /// Their bytes.
+    pub stream_queued_bytes: u64,
+    /// Events dropped from streams whose listeners fell behind, over the client's life.
+    pub stream_dropped: u64,
 }
 
 /// Heartbeat latency in milliseconds (fractional); every figure `None` until the first pong.
@@ -124,6 +132,10 @@ impl From<core_api::Stats> for Stats {
             pending_acks: wide(s.pending_acks),
             in_flight: wide(s.in_flight),
             rooms: wide(s.rooms),
+            streams: wide(s.streams),
+            stream_queued: wide(s.stream_queued),
+            stream_queued_bytes: wide(s.stream_queued_bytes),
+            stream_dropped: s.stream_dropped,
         }
     }
 }

@@ -28,8 +28,8 @@ pub mod transport;
 pub use model::{
     AckError, AckId, AckReply, ConfigError, ConnectionState, DisconnectReason, DropReason, Error,
     ErrorKind, Event, FailureReason, Frame, Health, HealthStatus, IncomingMessage, LatencyStats,
-    OutgoingMessage, Quality, SendError, Stats, Token, TokenError, TokenProvider, TransportError,
-    TrySendError,
+    OutgoingMessage, Quality, SendError, Stats, StreamStats, Token, TokenError, TokenProvider,
+    TransportError, TrySendError,
 };
 
 // Layer 1: protocols.
@@ -39,14 +39,17 @@ pub use protocol::{
 };
 
 // Layer 2: configuration.
-pub use config::{BackoffPolicy, Config, HealthThresholds, Jitter, OverflowPolicy};
+pub use config::{
+    BackoffPolicy, Config, HealthThresholds, Jitter, OverflowPolicy, StreamBuffer, StreamOverflow,
+};
 
 // Layer 3: the session.
 pub use session::{Action, SendOptions, Session};
 
 // Layer 4: the client.
 pub use client::{
-    Client, ClientBuilder, EventStream, PendingAck, RateLimit, Subscription, SubscriptionOptions,
+    Client, ClientBuilder, EventStream, PendingAck, RateLimit, StreamMeter, Subscription,
+    SubscriptionItem, SubscriptionOptions,
 };
 
 // Layer 5: collaboration helpers.

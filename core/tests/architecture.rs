@@ -157,7 +157,11 @@ fn references(
     for (public, statement) in use_statements(&code) {
         for path in expand(&statement) {
             if let Some(absolute) = absolute(source, &path, modules) {
-                if public { reexports.push(absolute) } else { uses.push(absolute) }
+                if public {
+                    reexports.push(absolute)
+                } else {
+                    uses.push(absolute)
+                }
             }
         }
     }
@@ -419,7 +423,8 @@ fn no_source_file_is_over_the_line_limit() {
 fn the_checker_sees_a_circle_and_a_layer_breach_when_there_is_one() {
     // The checks above would pass vacuously if the parser found no edges: show it finds them.
     let source = |path: &str, text: &str| {
-        let mut module: Vec<String> = path.trim_end_matches(".rs").split('/').map(Into::into).collect();
+        let mut module: Vec<String> =
+            path.trim_end_matches(".rs").split('/').map(Into::into).collect();
         let is_folder_root = module.last().map(String::as_str) == Some("mod");
         if is_folder_root {
             module.pop();
@@ -432,7 +437,10 @@ fn the_checker_sees_a_circle_and_a_layer_breach_when_there_is_one() {
         source("client/mod.rs", "mod handle;\npub use handle::Client;\n"),
         source("client/handle.rs", "use crate::model::Thing;\npub struct Client;\n"),
         source("session/mod.rs", "mod x;\nmod y;\n"),
-        source("session/x.rs", "use super::y::Y;\npub struct X;\nfn f() { crate::client::Client; }\n"),
+        source(
+            "session/x.rs",
+            "use super::y::Y;\npub struct X;\nfn f() { crate::client::Client; }\n",
+        ),
         source("session/y.rs", "use super::{x::X};\npub struct Y;\n"),
     ]);
     assert_eq!(layer_violations(&krate), ["session::x uses client::handle"]);

@@ -3,7 +3,8 @@
 //! file only moves bytes and time.
 
 use super::command::Command;
-use super::event_hub::EventHub;
+use super::event_hub::{event_hub, EventHub};
+use crate::config::StreamBuffer;
 use crate::model::{
     AckError, AckId, AckReply, ConnectionState, Event, HealthStatus, Token, TokenError,
     TokenProvider, TransportError,
@@ -83,13 +84,14 @@ impl Driver {
         token_provider: Option<Arc<dyn TokenProvider>>,
         runtime: &tokio::runtime::Handle,
         command_capacity: usize,
+        stream_buffer: StreamBuffer,
     ) -> DriverHandles {
         let (commands_tx, commands) = mpsc::channel(command_capacity.max(1));
         let (control_tx, control) = mpsc::unbounded_channel();
         let (state_tx, state) = watch::channel(session.state().clone());
         let (health, quality) = session.health();
         let (health_tx, health_rx) = watch::channel(HealthStatus { health, quality });
-        let hub = Arc::new(EventHub::default());
+        let hub = Arc::new(event_hub(stream_buffer));
         let mut driver = Driver {
             session,
             commands,
@@ -346,13 +348,24 @@ impl Driver {
             Command::NetworkAvailable(available) => self.session.network_available(available, now),
             Command::AppForeground(foreground) => self.session.app_foreground(foreground, now),
             Command::UpdateConfig { config, done } => {
-                let _ = done.send(self.session.update_config(*config, now));
+                let stream_buffer = config.stream_buffer;
+                let result = self.session.update_config(*config, now);
+                if result.is_ok() {
+                    self.hub.set_defaults(stream_buffer);
+                }
+                let _ = done.send(result);
             }
             Command::ClearOutbox { done } => {
                 let _ = done.send(self.session.clear_outbox());
             }
             Command::Stats { reply } => {
-                let _ = reply.send(self.session.stats(now));
+                let mut stats = self.session.stats(now);
+                let streams = self.hub.totals();
+                stats.streams = streams.streams;
+                stats.stream_queued = streams.queued;
+                stats.stream_queued_bytes = streams.queued_bytes;
+                stats.stream_dropped = streams.dropped;
+                let _ = reply.send(stats);
             }
         }
     }

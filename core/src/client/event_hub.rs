@@ -1,29 +1,14 @@
-//! The fan-out of events from the driver to every subscriber.
+//! The fan-out of the client's events from the driver to every stream: a [`Fanout`] of
+//! [`Event`]s weighed by their size hints, bounded by `Config::stream_buffer`.
 
+use super::fanout::Fanout;
+use crate::config::StreamBuffer;
 use crate::model::Event;
-use std::sync::Mutex;
-use tokio::sync::mpsc;
 
-/// Fans events out to every live subscriber. Unbounded per subscriber so a message is never
-/// lost to a slow reader; a reader that is dropped is removed on the next publish.
-#[derive(Debug, Default)]
-pub(crate) struct EventHub {
-    subscribers: Mutex<Vec<mpsc::UnboundedSender<Event>>>,
-}
+/// Fans the client's events out to every live stream (see [`Fanout`]).
+pub(crate) type EventHub = Fanout<Event>;
 
-impl EventHub {
-    pub(crate) fn subscribe(&self) -> mpsc::UnboundedReceiver<Event> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.lock().push(tx);
-        rx
-    }
-
-    pub(crate) fn publish(&self, event: &Event) {
-        self.lock().retain(|tx| tx.send(event.clone()).is_ok());
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<mpsc::UnboundedSender<Event>>> {
-        // A poisoned lock only means a subscriber panicked mid-push; the list is still sound.
-        self.subscribers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+/// The hub of a client whose config bounds streams by `defaults`.
+pub(crate) fn event_hub(defaults: StreamBuffer) -> EventHub {
+    Fanout::new(defaults, Event::size_hint)
 }

@@ -4,8 +4,10 @@
 use super::command::Command;
 use super::driver::Driver;
 use super::event_hub::EventHub;
-use super::subscription::{EventStream, Subscription, SubscriptionOptions};
-use crate::config::Config;
+use super::event_stream::EventStream;
+use super::fanout::Filter;
+use super::subscription::{Subscription, SubscriptionOptions};
+use crate::config::{Config, StreamBuffer};
 use crate::model::{
     AckId, AckReply, ConnectionState, Error, ErrorKind, Event, FailureReason, HealthStatus,
     IncomingMessage, OutgoingMessage, SendError, Stats, TokenProvider, TrySendError,
@@ -66,14 +68,21 @@ impl ClientBuilder {
             })?,
         };
         let now = tokio_now();
+        let stream_buffer = self.config.stream_buffer;
         let settings = TransportSettings::from_config(&self.config)
             .map_err(|e| Error::new(ErrorKind::InvalidConfig, e.to_string()))?;
         let session = match self.protocol {
             Some(protocol) => Session::with_protocol(self.config, protocol, now)?,
             None => Session::new(self.config, now)?,
         };
-        let handles =
-            Driver::spawn(session, settings, self.token_provider, &runtime, COMMAND_CAPACITY);
+        let handles = Driver::spawn(
+            session,
+            settings,
+            self.token_provider,
+            &runtime,
+            COMMAND_CAPACITY,
+            stream_buffer,
+        );
         Ok(Client {
             commands: handles.commands,
             control: handles.control,
@@ -344,8 +353,17 @@ impl Client {
     /// out). Offline: remembered and joined on connect. Either way it is re-joined after every
     /// reconnect until [`Client::leave`].
     pub async fn join(&self, room: &str) -> Result<(), Error> {
-        // Subscribe before asking, so the confirmation cannot slip past.
-        let mut events = self.hub.subscribe();
+        // Subscribe before asking, so the confirmation cannot slip past; only the three
+        // events this waits for are queued.
+        let answers: Filter<Event> = Box::new(|event| {
+            matches!(
+                event,
+                Event::RoomJoined { .. }
+                    | Event::RoomJoinFailed { .. }
+                    | Event::Disconnected { .. }
+            )
+        });
+        let mut events = EventStream::new(self.hub.subscribe(None, Some(answers)));
         let owned = room.to_owned();
         let sent = self.request(|done| Command::Join { room: owned, done }).await??;
         if !sent {
@@ -362,7 +380,9 @@ impl Client {
                     ))
                 }
                 // The connection dropped before the answer: the join is re-sent after reconnect.
-                Event::Disconnected { .. } => return Ok(()),
+                // Or answers were dropped unread (thousands of them: not this call's): the
+                // room stays joined and a refusal is still reported as an event.
+                Event::Disconnected { .. } | Event::Lagged { .. } => return Ok(()),
                 _ => {}
             }
         }
@@ -402,14 +422,38 @@ impl Client {
         self.health.clone()
     }
 
-    /// Every event from now on.
+    /// Every event from now on, bounded by `Config::stream_buffer`: a reader that falls
+    /// behind gets [`Event::Lagged`] where events were dropped.
     pub fn events(&self) -> EventStream {
-        EventStream::new(self.hub.subscribe())
+        EventStream::new(self.hub.subscribe(None, None))
     }
 
-    /// Server messages matching `options` (event names, room), paced by its rate limit.
+    /// Every event from now on, bounded by `buffer` instead of the config's.
+    ///
+    /// ```no_run
+    /// # fn demo(client: &tether_core::Client) {
+    /// use tether_core::{StreamBuffer, StreamOverflow};
+    /// // A log that keeps the first 100,000 events a slow writer has not taken yet.
+    /// let log = client.events_with(StreamBuffer::new(100_000, 64 << 20).with_overflow(StreamOverflow::DropNewest));
+    /// # }
+    /// ```
+    pub fn events_with(&self, buffer: StreamBuffer) -> EventStream {
+        EventStream::new(self.hub.subscribe(Some(buffer), None))
+    }
+
+    /// The events `wanted` takes, from now on: the others are never queued.
+    pub(crate) fn events_where(
+        &self,
+        buffer: Option<StreamBuffer>,
+        wanted: Filter<Event>,
+    ) -> EventStream {
+        EventStream::new(self.hub.subscribe(buffer, Some(wanted)))
+    }
+
+    /// Server messages matching `options` (event names, room), paced by its rate limit and
+    /// bounded by its buffer (else `Config::stream_buffer`). Only matching messages are queued.
     pub fn subscribe(&self, options: SubscriptionOptions) -> Subscription {
-        Subscription::new(self.hub.subscribe(), options)
+        Subscription::new(&self.hub, options)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Layer 2: every knob of the client in one place. One struct, [`Config`], with its defaults and
 //! units, a setter with an example for each, and validation that names the bad field instead of
 //! panicking; plus the policy types its fields hold (backoff, health thresholds, outbox
-//! overflow).
+//! overflow, and the bounds of the streams the app reads: `stream_buffer`).
 //!
 //! May use: `model`, `protocol` (each protocol's own options). Used by everything above.
 
@@ -10,9 +10,11 @@ mod client_config;
 mod health;
 mod outbox;
 mod setters;
+mod stream_buffer;
 mod validate;
 
 pub use backoff::{BackoffPolicy, Jitter};
 pub use client_config::{Config, MAX_DURATION};
 pub use health::HealthThresholds;
 pub use outbox::OverflowPolicy;
+pub use stream_buffer::{StreamBuffer, StreamOverflow};

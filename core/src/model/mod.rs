@@ -1,6 +1,6 @@
 //! Layer 0: the vocabulary every other layer speaks, and what the app sees as data: messages and
-//! frames, connection states, events, health and latency figures, stats, tokens and errors. No
-//! behaviour beyond constructors, accessors and `Display`.
+//! frames, connection states, events, health and latency figures, stats (the client's and one
+//! stream's), tokens and errors. No behaviour beyond constructors, accessors and `Display`.
 //!
 //! May use: nothing else in the crate.
 
@@ -12,6 +12,7 @@ mod health;
 mod latency;
 mod message;
 mod stats;
+mod stream_stats;
 mod token;
 
 pub use connection_state::{ConnectionState, DisconnectReason, FailureReason};
@@ -20,6 +21,9 @@ pub use error::{AckError, ConfigError, Error, ErrorKind, SendError, TransportErr
 pub use event::Event;
 pub use health::{Health, HealthStatus, Quality};
 pub use latency::LatencyStats;
-pub use message::{AckId, AckReply, Frame, IncomingMessage, OutgoingMessage, DEFAULT_NAMESPACE};
+pub use message::{
+    json_size_hint, AckId, AckReply, Frame, IncomingMessage, OutgoingMessage, DEFAULT_NAMESPACE,
+};
 pub use stats::Stats;
+pub use stream_stats::StreamStats;
 pub use token::{Token, TokenError, TokenFuture, TokenProvider};

@@ -70,4 +70,15 @@ pub struct Stats {
     pub in_flight: usize,
     /// Rooms joined.
     pub rooms: usize,
+    /// Streams open now (`events()`, `subscribe()`, and the ones the engine and the
+    /// collaboration helpers read themselves). A dropped stream leaves at once.
+    pub streams: usize,
+    /// Events waiting in those streams for their readers now, over all of them.
+    pub stream_queued: usize,
+    /// The bytes of those events (as their size hints count them).
+    pub stream_queued_bytes: usize,
+    /// Events dropped from streams whose readers fell behind their bounds
+    /// (`Config::stream_buffer`), over the client's life; each reader was told with a lag
+    /// notice (`Event::Lagged`).
+    pub stream_dropped: u64,
 }

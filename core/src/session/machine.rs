@@ -321,6 +321,11 @@ impl Session {
             pending_acks: self.acks.len(),
             in_flight: self.acks.messages_in_flight(),
             rooms: self.rooms.len(),
+            // The streams belong to the client, which fills these in.
+            streams: 0,
+            stream_queued: 0,
+            stream_queued_bytes: 0,
+            stream_dropped: 0,
         }
     }
 
