@@ -471,6 +471,57 @@ mod tests {
         assert!(handle.is_finished());
     }
 
+    /// Records what a batch delivery hands over, in order.
+    #[derive(Default)]
+    struct Recorder(std::sync::Mutex<Vec<String>>);
+
+    impl Recorder {
+        fn push(&self, entry: String) -> Result<(), ListenerError> {
+            self.0.lock().map(|mut v| v.push(entry)).unwrap_or_default();
+            Ok(())
+        }
+        fn taken(&self) -> Vec<String> {
+            self.0.lock().map(|v| v.clone()).unwrap_or_default()
+        }
+    }
+
+    impl MessageBatchListener for Recorder {
+        fn on_messages(&self, messages: Vec<IncomingMessage>) -> Result<(), ListenerError> {
+            let events: Vec<String> = messages.into_iter().map(|m| m.event).collect();
+            self.push(events.join(","))?;
+            Err(ListenerError::Failed { reason: "throws every time".into() })
+        }
+    }
+
+    impl LagListener for Recorder {
+        fn on_lagged(&self, skipped: u64) -> Result<(), ListenerError> {
+            self.push(format!("lagged {skipped}"))
+        }
+    }
+
+    #[test]
+    fn a_batch_with_gaps_is_handed_over_in_runs_with_the_gaps_between_them() {
+        let message = |event: &str| {
+            core_api::SubscriptionItem::Message(core_api::IncomingMessage {
+                namespace: "/".into(),
+                event: event.into(),
+                data: vec![],
+                binary: vec![],
+                ack_id: None,
+                offset: None,
+            })
+        };
+        let lagged = |skipped| core_api::SubscriptionItem::Lagged { skipped };
+        let items = vec![lagged(2), message("a"), message("b"), lagged(5), message("c"), lagged(1)];
+        let recorder = Recorder::default();
+        let outcome = deliver_batch(items, &recorder, Some(&recorder));
+        assert_eq!(recorder.taken(), ["lagged 2", "a,b", "lagged 5", "c", "lagged 1"]);
+        assert!(outcome.is_err(), "the first throw is reported, after every call was made");
+        let silent = Recorder::default();
+        assert_eq!(deliver_batch(vec![lagged(3), message("d")], &silent, None).ok(), None);
+        assert_eq!(silent.taken(), ["d"], "without a lag listener the gaps are only counted");
+    }
+
     #[test]
     fn a_bad_config_is_refused_with_invalid_config() {
         let config = ClientConfig { urls: vec!["ftp://h".into()], ..ClientConfig::default() };

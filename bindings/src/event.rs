@@ -510,6 +510,22 @@ mod tests {
     }
 
     #[test]
+    fn lag_notices_and_subscription_bounds_cross_over() {
+        assert_eq!(
+            Event::from(core_api::Event::Lagged { skipped: 9 }),
+            Event::Lagged { skipped: 9 }
+        );
+        let filter = MessageFilter {
+            events: vec!["price".into()],
+            room: None,
+            rate: None,
+            buffer: Some(StreamBufferOptions { max_items: 3, ..StreamBufferOptions::default() }),
+        };
+        let options = core_api::SubscriptionOptions::from(filter);
+        assert_eq!(options.buffer.map(|b| b.max_items), Some(3));
+    }
+
+    #[test]
     fn deliveries_become_send_options() {
         assert_eq!(
             core_api::SendOptions::from(Delivery::WithAck { timeout_ms: Some(250) }),

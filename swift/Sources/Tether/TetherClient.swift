@@ -20,6 +20,8 @@ import Foundation
 public final class TetherClient: Sendable {
     /// The generated client underneath, for what this wrapper does not cover.
     public let raw: Client
+    /// The bounds of every stream's buffer: the config's `streamBuffer`.
+    private let streamBuffer: StreamBufferOptions
     private let makeEncoder: @Sendable () -> JSONEncoder
     private let makeDecoder: @Sendable () -> JSONDecoder
 
@@ -38,6 +40,7 @@ public final class TetherClient: Sendable {
         decoder: @escaping @Sendable () -> JSONDecoder = { JSONDecoder() }
     ) throws {
         raw = try Client(config: config, tokenProvider: tokenProvider)
+        streamBuffer = config.streamBuffer
         makeEncoder = encoder
         makeDecoder = decoder
     }
@@ -252,41 +255,76 @@ public final class TetherClient: Sendable {
     /// The connection state: the current one at once, then each change. Each access starts a
     /// new subscription, which ends when the consuming task is cancelled or the stream is
     /// released (as when `for await state in client.stateUpdates { ... }` ends).
-    /// Changes that happen faster than the Rust side can hand them over are conflated to the
-    /// latest; `events` has every transition.
+    /// Changes that happen faster than the reader takes them are conflated to the latest
+    /// (`.bufferingNewest(1)`); `events` has every transition.
     public var stateUpdates: AsyncStream<ConnectionState> {
-        subscriptionStream { yield in raw.subscribeState(listener: StateHandler(yield)) }
+        subscriptionStream(bufferingPolicy: .bufferingNewest(1)) { yield in
+            raw.subscribeState(listener: StateHandler(yield))
+        }
     }
 
-    /// Health and quality: the current value at once, then each change.
+    /// Health and quality: the current value at once, then each change (conflated, like
+    /// `stateUpdates`).
     public var healthUpdates: AsyncStream<HealthStatus> {
-        subscriptionStream { yield in raw.subscribeHealth(listener: HealthHandler(yield)) }
+        subscriptionStream(bufferingPolicy: .bufferingNewest(1)) { yield in
+            raw.subscribeHealth(listener: HealthHandler(yield))
+        }
     }
 
-    /// Every event from now on, in order, none skipped: state changes, messages, room joins,
-    /// acknowledgements settled, dropped messages, non-fatal errors.
+    /// Every event from now on, in order: state changes, messages, room joins, acknowledgements
+    /// settled, dropped messages, non-fatal errors. A reader that falls behind holds at most the
+    /// config's `streamBuffer.maxItems` events here (and as many on the Rust side), by the same
+    /// policy (`.bufferingNewest` for `.dropOldest`, the default; `.bufferingOldest` for
+    /// `.dropNewest`), and gets `.lagged(skipped:)` where events were dropped, before the next
+    /// event.
     public var events: AsyncStream<Event> {
-        subscriptionStream { yield in raw.subscribeEvents(listener: EventHandler(yield)) }
+        boundedStream(buffer: streamBuffer, announce: { .lagged(skipped: $0) }) { yield, lagged in
+            raw.subscribeEvents(listener: EventHandler { event in
+                if case .lagged(let skipped) = event { lagged(skipped) } else { yield(event) }
+            })
+        }
     }
 
-    /// Server messages that match `filter` (event names, room, pacing).
-    public func messages(_ filter: MessageFilter = MessageFilter()) -> AsyncStream<IncomingMessage> {
-        subscriptionStream { yield in
-            raw.subscribeMessages(filter: filter, listener: MessageHandler(yield))
+    /// Server messages that match `filter` (event names, room, pacing), bounded by its `buffer`
+    /// (else the config's `streamBuffer`) here and on the Rust side, by the same policy;
+    /// `onLagged`, if given, is called with how many were dropped (because the reader fell
+    /// behind) right before the next message the reader gets.
+    public func messages(
+        _ filter: MessageFilter = MessageFilter(),
+        onLagged: (@Sendable (UInt64) -> Void)? = nil
+    ) -> AsyncStream<IncomingMessage> {
+        boundedStream(buffer: filter.buffer ?? streamBuffer, announce: { skipped in
+            onLagged?(skipped)
+            return nil
+        }) { yield, lagged in
+            raw.subscribeMessages(
+                filter: filter, listener: MessageHandler(yield), lagListener: LagHandler(lagged))
         }
     }
 
     /// Server messages that match `filter`, each element every message that was ready (up to
     /// `maxBatch`), in order: one call from the library per burst instead of one per message.
+    /// At most `maxItems / maxBatch` batches (at least one) wait for a reader that falls behind.
     public func messageBatches(
         _ filter: MessageFilter = MessageFilter(),
-        maxBatch: Int = 256
+        maxBatch: Int = 256,
+        onLagged: (@Sendable (UInt64) -> Void)? = nil
     ) -> AsyncStream<[IncomingMessage]> {
-        subscriptionStream { yield in
+        let buffer = filter.buffer ?? streamBuffer
+        let batch = UInt32(clamping: max(maxBatch, 1))
+        return boundedStream(
+            buffer: buffer,
+            items: max(1, buffer.maxItems / UInt64(batch)),
+            announce: { skipped in
+                onLagged?(skipped)
+                return nil
+            }
+        ) { yield, lagged in
             raw.subscribeMessageBatches(
                 filter: filter,
-                maxBatch: UInt32(clamping: max(maxBatch, 1)),
-                listener: MessageBatchHandler(yield)
+                maxBatch: batch,
+                listener: MessageBatchHandler(yield),
+                lagListener: LagHandler(lagged)
             )
         }
     }

@@ -40,9 +40,12 @@ final class SubscriptionTests: TetherTestCase {
         // The streams of TetherClient, built here so the test can watch their Rust handles.
         let handles = Collected<TaskHandle>()
         func echoes() -> AsyncStream<IncomingMessage> {
-            subscriptionStream { yield in
+            boundedStream(buffer: StreamBufferOptions(), announce: { _ in nil }) { yield, lagged in
                 let handle = client.raw.subscribeMessages(
-                    filter: MessageFilter(events: ["echo"]), listener: MessageHandler(yield))
+                    filter: MessageFilter(events: ["echo"]),
+                    listener: MessageHandler(yield),
+                    lagListener: LagHandler(lagged)
+                )
                 handles.append(handle)
                 return handle
             }

@@ -17,13 +17,12 @@ import dev.tether.ffi.OutgoingMessage
 import dev.tether.ffi.RateLimit
 import dev.tether.ffi.StateListener
 import dev.tether.ffi.Stats
+import dev.tether.ffi.StreamBufferOptions
 import dev.tether.ffi.TaskHandle
-import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
-import kotlinx.coroutines.flow.flow
 import kotlinx.serialization.json.JsonArray
 import kotlinx.serialization.json.JsonElement
 import kotlinx.serialization.json.encodeToJsonElement
@@ -47,6 +46,8 @@ import kotlin.time.Duration
 class TetherClient private constructor(
     /** The generated client, for what the sugar does not cover. */
     val raw: Client,
+    /** The bounds of every flow's buffer: the config's `streamBuffer`. */
+    private val streamBuffer: StreamBufferOptions,
 ) : AutoCloseable {
 
     /**
@@ -54,7 +55,7 @@ class TetherClient private constructor(
      * not connect until [connect] or [start].
      */
     constructor(config: ClientConfig, tokenProvider: TokenProvider? = null) :
-        this(Client(config, tokenProvider?.let(::FfiTokenProvider)))
+        this(Client(config, tokenProvider?.let(::FfiTokenProvider)), config.streamBuffer)
 
     private val stateValue = MutableStateFlow(raw.state())
     private val healthValue = MutableStateFlow(raw.health())
@@ -77,45 +78,71 @@ class TetherClient private constructor(
     val health: StateFlow<HealthStatus> = healthValue.asStateFlow()
 
     /**
-     * Every event from the moment collection starts, in order, none skipped (each state
-     * transition included, as [Event.StateChanged]). The subscription is made when collection
-     * starts (before the collector first suspends) and cancelled when it stops.
+     * Every event from the moment collection starts, in order (each state transition included,
+     * as [Event.StateChanged]). A collector that falls behind holds at most the config's
+     * `streamBuffer.maxItems` events here (and as many on the Rust side); what the policy drops
+     * (`DROP_OLDEST` by default) is announced by an [Event.Lagged] before the next event it
+     * gets. The subscription is made when collection starts (before the collector first
+     * suspends) and cancelled when it stops.
      */
-    val events: Flow<Event> = subscription { send ->
+    val events: Flow<Event> = boundedSubscription(streamBuffer, { skipped -> emit(Event.Lagged(skipped)) }) { send, lagged ->
         raw.subscribeEvents(object : EventListener {
-            override fun onEvent(event: Event) = send(event)
+            override fun onEvent(event: Event) = if (event is Event.Lagged) lagged(event.skipped) else send(event)
         })
     }
 
     /**
      * Server messages named [events] (all if none), optionally only those naming [room], paced
-     * by [rate]. Subscribed when collection starts, like [TetherClient.events].
+     * by [rate], bounded by [buffer] (else the config's `streamBuffer`) on the Rust side and
+     * here; [onLagged], if given, is called with how many were dropped (because the collector
+     * fell behind) right before the next message it gets. Subscribed when collection starts,
+     * like [TetherClient.events].
      */
-    fun messages(vararg events: String, room: String? = null, rate: RateLimit? = null): Flow<IncomingMessage> {
-        val filter = MessageFilter(events = events.toList(), room = room, rate = rate)
-        return subscription { send ->
-            raw.subscribeMessages(filter, object : MessageListener {
-                override fun onMessage(message: IncomingMessage) = send(message)
-            })
+    fun messages(
+        vararg events: String,
+        room: String? = null,
+        rate: RateLimit? = null,
+        buffer: StreamBufferOptions? = null,
+        onLagged: ((ULong) -> Unit)? = null,
+    ): Flow<IncomingMessage> {
+        val filter = MessageFilter(events = events.toList(), room = room, rate = rate, buffer = buffer)
+        return boundedSubscription(buffer ?: streamBuffer, { skipped -> onLagged?.invoke(skipped) }) { send, lagged ->
+            raw.subscribeMessages(
+                filter,
+                object : MessageListener {
+                    override fun onMessage(message: IncomingMessage) = send(message)
+                },
+                LagCounter(lagged),
+            )
         }
     }
 
     /**
      * Like [messages], but each item is every matching message that was ready, up to
      * [maxBatch], in order: one native callback per burst instead of one per message, for
-     * streams of thousands of messages a second.
+     * streams of thousands of messages a second. At most `maxItems / maxBatch` batches (at
+     * least one) wait here for a collector that falls behind.
      */
     fun messageBatches(
         vararg events: String,
         room: String? = null,
         rate: RateLimit? = null,
         maxBatch: Int = 256,
+        buffer: StreamBufferOptions? = null,
+        onLagged: ((ULong) -> Unit)? = null,
     ): Flow<List<IncomingMessage>> {
-        val filter = MessageFilter(events = events.toList(), room = room, rate = rate)
-        return subscription { send ->
-            raw.subscribeMessageBatches(filter, maxBatch.coerceAtLeast(1).toUInt(), object : MessageBatchListener {
-                override fun onMessages(messages: List<IncomingMessage>) = send(messages)
-            })
+        val filter = MessageFilter(events = events.toList(), room = room, rate = rate, buffer = buffer)
+        val bounds = buffer ?: streamBuffer
+        val batches = bounds.copy(maxItems = (bounds.maxItems / maxBatch.coerceAtLeast(1).toULong()).coerceAtLeast(1u))
+        return boundedSubscription(batches, { skipped -> onLagged?.invoke(skipped) }) { send, lagged ->
+            raw.subscribeMessageBatches(
+                filter,
+                maxBatch.coerceAtLeast(1).toUInt(),
+                object : MessageBatchListener {
+                    override fun onMessages(messages: List<IncomingMessage>) = send(messages)
+                },
+                LagCounter(lagged),
+            )
         }
     }
 
@@ -204,21 +231,6 @@ class TetherClient private constructor(
 
     /** Applies a new config to the running client. */
     suspend fun updateConfig(config: ClientConfig) = raw.updateConfig(config)
-
-    /**
-     * A cold flow over a listener subscription: subscribes in the collector's coroutine as
-     * collection starts, buffers without bound (listener calls never wait for the collector),
-     * and closes the [TaskHandle] when collection ends.
-     */
-    private fun <T> subscription(subscribe: (send: (T) -> Unit) -> TaskHandle): Flow<T> = flow {
-        val inbox = Channel<T>(Channel.UNLIMITED)
-        val handle = subscribe { value -> inbox.trySend(value) }
-        try {
-            for (value in inbox) emit(value)
-        } finally {
-            handle.close()
-        }
-    }
 
     private fun Duration.toMillis(): ULong = inWholeMilliseconds.coerceAtLeast(0).toULong()
 
