@@ -6,6 +6,7 @@
 //! bytes; a listener that falls behind loses what the overflow policy drops, and is told how
 //! many (`Event::Lagged`, or a `LagListener`) before the next thing it gets.
 
+use crate::stats::wide;
 use tether_core as core_api;
 
 /// What a full stream drops.
@@ -67,10 +68,6 @@ pub struct StreamStats {
     pub peak_bytes: u64,
     /// Items dropped because the listener fell behind, over the subscription's life.
     pub dropped: u64,
-}
-
-fn wide(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 impl From<core_api::StreamStats> for StreamStats {

@@ -88,7 +88,8 @@ fn ms_f64(d: Option<Duration>) -> Option<f64> {
     d.map(|d| d.as_secs_f64() * 1000.0)
 }
 
-fn wide(n: usize) -> u64 {
+/// A count as the FFI's `u64` (saturating where `usize` is wider).
+pub(crate) fn wide(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
 }
 

@@ -48,8 +48,8 @@ pub use session::{Action, SendOptions, Session};
 
 // Layer 4: the client.
 pub use client::{
-    Client, ClientBuilder, EventStream, PendingAck, RateLimit, StreamMeter, Subscription,
-    SubscriptionItem, SubscriptionOptions,
+    BoundedStream, Client, ClientBuilder, EventStream, PendingAck, RateLimit, StreamMeter,
+    Subscription, SubscriptionItem, SubscriptionOptions,
 };
 
 // Layer 5: collaboration helpers.

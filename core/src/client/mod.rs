@@ -5,8 +5,8 @@
 //!
 //! `handle` (the [`Client`] and its builder), `command` (what the handle asks the driver),
 //! `driver` (the I/O task), `event_hub` (the fan-out of events), `event_stream` and
-//! `subscription` (every event; filtered and paced server messages) and `rate_limit` (the pure
-//! throttle/debounce they use). Every stream reads through a queue of its own, bounded by a
+//! `subscription` (what readers hold: every event; filtered and paced server messages) and
+//! `rate_limit` (the pure throttle/debounce they use). Every stream reads through a queue of its own, bounded by a
 //! `StreamBuffer`: `bounded_queue` (one reader's queue: bounds, policy, where it lagged) and
 //! `fanout` (the subscribers: filters at publish time, unregistered on drop), which the
 //! collaboration helpers use for their own events too.
@@ -24,7 +24,7 @@ mod handle;
 mod rate_limit;
 mod subscription;
 
-pub use event_stream::EventStream;
+pub use event_stream::{BoundedStream, EventStream};
 pub use fanout::StreamMeter;
 pub use handle::{Client, ClientBuilder, PendingAck};
 pub use rate_limit::{Coalescer, RateLimit};

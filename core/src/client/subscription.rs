@@ -235,30 +235,16 @@ impl Subscription {
     /// # }
     /// ```
     pub async fn recv_batch(&mut self, max: usize) -> Vec<IncomingMessage> {
-        let Some(first) = self.recv().await else { return Vec::new() };
-        let mut batch = vec![first];
-        while batch.len() < max {
-            match self.try_recv() {
-                Some(message) => batch.push(message),
-                None => break,
-            }
-        }
-        batch
+        let first = self.recv().await;
+        fill(first, max, || self.try_recv())
     }
 
     /// [`Subscription::recv_batch`] with the lag notices in their places: waits for the next
     /// item, then takes up to `max - 1` more that are ready. Empty once the client stopped and
     /// nothing is held back.
     pub async fn recv_item_batch(&mut self, max: usize) -> Vec<SubscriptionItem> {
-        let Some(first) = self.recv_item().await else { return Vec::new() };
-        let mut batch = vec![first];
-        while batch.len() < max {
-            match self.try_recv_item() {
-                Some(item) => batch.push(item),
-                None => break,
-            }
-        }
-        batch
+        let first = self.recv_item().await;
+        fill(first, max, || self.try_recv_item())
     }
 
     /// This subscription's queue now: what waits, the peaks, and what was dropped.
@@ -270,6 +256,19 @@ impl Subscription {
     pub fn meter(&self) -> StreamMeter {
         self.receiver.meter()
     }
+}
+
+/// `first` and then what `next` has ready, up to `max` in all (empty without a first).
+fn fill<T>(first: Option<T>, max: usize, mut next: impl FnMut() -> Option<T>) -> Vec<T> {
+    let Some(first) = first else { return Vec::new() };
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match next() {
+            Some(item) => batch.push(item),
+            None => break,
+        }
+    }
+    batch
 }
 
 #[cfg(test)]

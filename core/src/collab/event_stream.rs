@@ -3,13 +3,9 @@
 //! `CollabConfig::stream_buffer` and is told with [`CollabEvent::Lagged`] where it lost events.
 
 use super::state::CollabEvent;
-use crate::client::fanout::{Fanout, QueueItem, Receiver, TryRecv};
-use crate::client::StreamMeter;
+use crate::client::fanout::{Fanout, Filter};
+use crate::client::BoundedStream;
 use crate::config::StreamBuffer;
-use crate::model::StreamStats;
-use futures_util::Stream;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 /// Subscribers of a collaboration's events.
 pub(crate) type CollabHub = Fanout<CollabEvent>;
@@ -22,51 +18,16 @@ pub(crate) fn collab_hub(defaults: StreamBuffer) -> CollabHub {
 /// The events of a collaboration from the moment the stream was made; where its reader fell
 /// behind the stream's bounds, a [`CollabEvent::Lagged`] says how many were dropped there.
 /// Dropping the stream frees what it held.
-#[derive(Debug)]
-pub struct CollabEventStream {
-    receiver: Receiver<CollabEvent>,
-}
+pub type CollabEventStream = BoundedStream<CollabEvent>;
 
-fn event(item: QueueItem<CollabEvent>) -> CollabEvent {
-    match item {
-        QueueItem::Item(event) => event,
-        QueueItem::Lagged(skipped) => CollabEvent::Lagged { skipped },
-    }
-}
-
-impl CollabEventStream {
-    pub(crate) fn new(receiver: Receiver<CollabEvent>) -> Self {
-        Self { receiver }
-    }
-
-    /// The next event; `None` once the collaboration stopped and everything queued was read.
-    pub async fn recv(&mut self) -> Option<CollabEvent> {
-        self.receiver.recv().await.map(event)
-    }
-
-    /// An event if one is waiting.
-    pub fn try_recv(&mut self) -> Option<CollabEvent> {
-        match self.receiver.try_recv() {
-            TryRecv::Ready(item) => Some(event(item)),
-            TryRecv::Empty | TryRecv::Closed => None,
-        }
-    }
-
-    /// This stream's queue now: what waits, the peaks, and what was dropped.
-    pub fn stats(&self) -> StreamStats {
-        self.receiver.stats()
-    }
-
-    /// A handle that reads [`CollabEventStream::stats`] from elsewhere while this is read.
-    pub fn meter(&self) -> StreamMeter {
-        self.receiver.meter()
-    }
-}
-
-impl Stream for CollabEventStream {
-    type Item = CollabEvent;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<CollabEvent>> {
-        self.receiver.poll_recv(cx).map(|item| item.map(event))
-    }
+/// A stream of `hub`'s events bounded by `buffer` (else the hub's defaults), queueing only
+/// what `wanted` takes (everything without it).
+pub(crate) fn collab_stream(
+    hub: &CollabHub,
+    buffer: Option<StreamBuffer>,
+    wanted: Option<Filter<CollabEvent>>,
+) -> CollabEventStream {
+    BoundedStream::with_notice(hub.subscribe(buffer, wanted), |skipped| CollabEvent::Lagged {
+        skipped,
+    })
 }

@@ -39,7 +39,7 @@
 use super::actor::Actor;
 use super::command::Command;
 use super::config::CollabConfig;
-use super::event_stream::{collab_hub, CollabEventStream, CollabHub};
+use super::event_stream::{collab_hub, collab_stream, CollabEventStream, CollabHub};
 use super::optimistic::OptimisticId;
 use super::presence::{Cursor, Member, PresenceState};
 use super::state::CollabEvent;
@@ -213,7 +213,7 @@ impl Collaboration {
     /// behind gets [`CollabEvent::Lagged`](crate::CollabEvent::Lagged) where events were
     /// dropped.
     pub fn events(&self) -> CollabEventStream {
-        CollabEventStream::new(self.hub.subscribe(None, None))
+        collab_stream(&self.hub, None, None)
     }
 
     /// The verdicts on optimistic updates from now on
@@ -230,7 +230,7 @@ impl Collaboration {
     /// ```
     pub fn outcomes(&self) -> CollabEventStream {
         let wanted = Box::new(|event: &CollabEvent| matches!(event, CollabEvent::Outcome(_)));
-        CollabEventStream::new(self.hub.subscribe(None, Some(wanted)))
+        collab_stream(&self.hub, None, Some(wanted))
     }
 
     /// The rosters and fields of every joined room: `borrow()` for now, `changed()` or

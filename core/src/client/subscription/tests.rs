@@ -55,14 +55,20 @@ async fn a_batch_takes_what_is_ready_in_order_up_to_its_size() {
     assert!(sub.recv_batch(10).await.is_empty(), "ended");
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_batch_respects_the_throttle() {
+/// A subscription throttled to one cursor per 100 ms, and a burst of ten published to it.
+fn throttled_burst() -> (EventHub, Subscription) {
     let hub = hub();
     let rate = RateLimit::Throttle(Duration::from_millis(100));
-    let mut sub = Subscription::new(&hub, SubscriptionOptions::event("cursor").with_rate(rate));
+    let sub = Subscription::new(&hub, SubscriptionOptions::event("cursor").with_rate(rate));
     for i in 0..10 {
         hub.publish(&message("cursor", "a", i));
     }
+    (hub, sub)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_respects_the_throttle() {
+    let (_hub, mut sub) = throttled_burst();
     let first: Vec<u64> = sub.recv_batch(10).await.iter().map(n).collect();
     assert_eq!(first, vec![0], "the rest of the burst is held for the period");
     let second: Vec<u64> = sub.recv_batch(10).await.iter().map(n).collect();
@@ -71,12 +77,7 @@ async fn a_batch_respects_the_throttle() {
 
 #[tokio::test(start_paused = true)]
 async fn throttle_delivers_the_first_then_the_latest_per_period() {
-    let hub = hub();
-    let rate = RateLimit::Throttle(Duration::from_millis(100));
-    let mut sub = Subscription::new(&hub, SubscriptionOptions::event("cursor").with_rate(rate));
-    for i in 0..10 {
-        hub.publish(&message("cursor", "a", i));
-    }
+    let (_hub, mut sub) = throttled_burst();
     assert_eq!(sub.recv().await.map(|m| n(&m)), Some(0));
     let started = tokio::time::Instant::now();
     assert_eq!(sub.recv().await.map(|m| n(&m)), Some(9), "the burst collapses to its latest");

@@ -17,7 +17,6 @@ import kotlinx.serialization.json.int
 import kotlinx.serialization.json.jsonArray
 import kotlinx.serialization.json.jsonObject
 import kotlinx.serialization.json.jsonPrimitive
-import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.Timeout
 import java.util.concurrent.CopyOnWriteArrayList
@@ -31,16 +30,7 @@ import kotlin.time.Duration.Companion.seconds
  * bounded with the Rust side's policy, and the collector is told how many it missed.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class BoundedStreamsTest {
-    private val resources = mutableListOf<AutoCloseable>()
-
-    private fun <T : AutoCloseable> T.closeAfter(): T = also { resources += it }
-
-    @AfterEach
-    fun closeAll() {
-        resources.asReversed().forEach { runCatching { it.close() } }
-    }
-
+class BoundedStreamsTest : ClosesAfterEach() {
     /** `n` of a flood message (`{"n": i, ...}`), or null. */
     private fun IncomingMessage.n(): Int? =
         runCatching { Json.parseToJsonElement(argsJson).jsonArray[0].jsonObject["n"]?.jsonPrimitive?.int }.getOrNull()

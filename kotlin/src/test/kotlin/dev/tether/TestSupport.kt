@@ -8,8 +8,23 @@ import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withTimeout
+import org.junit.jupiter.api.AfterEach
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
+
+/** A test class whose tests register what must be closed after them (servers, clients) with [closeAfter]. */
+abstract class ClosesAfterEach {
+    private val resources = mutableListOf<AutoCloseable>()
+
+    /** Closes this after the test, after everything registered later (last first). */
+    protected fun <T : AutoCloseable> T.closeAfter(): T = also { resources += it }
+
+    @AfterEach
+    fun closeAll() {
+        resources.asReversed().forEach { runCatching { it.close() } }
+        resources.clear()
+    }
+}
 
 /** A config for a local test server: quick reconnects so restarts take well under a second. */
 fun testConfig(server: NodeServer): ClientConfig = ClientConfig(
