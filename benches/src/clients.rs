@@ -314,7 +314,7 @@ async fn w6(o: &Options) -> R<()> {
     };
     for batched in [true, false] {
         // W6 times the delivery of every message, so the stream may hold the whole flood (by
-        // default it would keep the newest 4,096 for a reader that falls behind).
+        // default it would keep the newest 16,384 for a reader that falls behind).
         let whole_flood = StreamBuffer::new(o.n + 1024, usize::MAX);
         let mut messages =
             client.subscribe(SubscriptionOptions::default().with_buffer(whole_flood));

@@ -20,14 +20,14 @@ pub enum StreamOverflow {
     DropNewest,
 }
 
-/// The bounds of one subscription's queue. Defaults: 4,096 items or 4 MiB, dropping the oldest.
+/// The bounds of one subscription's queue. Defaults: 16,384 items or 16 MiB, dropping the oldest.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct StreamBufferOptions {
-    /// Items held for a listener that has not taken them yet. Default 4,096.
-    #[uniffi(default = 4096)]
+    /// Items held for a listener that has not taken them yet. Default 16,384.
+    #[uniffi(default = 16384)]
     pub max_items: u64,
-    /// Bytes held (payload size hints plus each event's own size). Default 4 MiB.
-    #[uniffi(default = 4194304)]
+    /// Bytes held (payload size hints plus each event's own size). Default 16 MiB.
+    #[uniffi(default = 16777216)]
     pub max_bytes: u64,
     /// What a full queue drops. `None`: drop the oldest.
     #[uniffi(default = None)]
@@ -36,7 +36,7 @@ pub struct StreamBufferOptions {
 
 impl Default for StreamBufferOptions {
     fn default() -> Self {
-        Self { max_items: 4096, max_bytes: 4_194_304, overflow: None }
+        Self { max_items: 16_384, max_bytes: 16_777_216, overflow: None }
     }
 }
 

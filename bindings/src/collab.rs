@@ -25,7 +25,7 @@ pub struct CollabConfig {
     #[uniffi(default = None)]
     pub local_user_id: Option<String>,
     /// The bounds of each collaboration subscription's queue (`subscribe_outcomes`). Default
-    /// 4,096 items or 4 MiB, dropping the oldest.
+    /// 16,384 items or 16 MiB, dropping the oldest.
     #[uniffi(default)]
     pub stream_buffer: StreamBufferOptions,
 }

@@ -85,7 +85,7 @@ pub struct ClientConfig {
     #[uniffi(default = 1048576)]
     pub max_message_bytes: u64,
     /// The bounds of every subscription's queue (listeners that fall behind lose what the
-    /// policy drops, and are told). Default 4,096 items or 4 MiB, dropping the oldest.
+    /// policy drops, and are told). Default 16,384 items or 16 MiB, dropping the oldest.
     #[uniffi(default)]
     pub stream_buffer: StreamBufferOptions,
     /// Largest WebSocket frame accepted. Default 1 MiB.

@@ -86,11 +86,18 @@ impl Reading {
 /// server floods 200,000; then reads what is left.
 async fn read_slowly(client: &Client, events: &mut EventStream, bound: usize) -> Reading {
     let mut reading = Reading::default();
+    // Whatever the connect still had to publish (its health change) is read first: the echo of
+    // this text comes after it.
+    let send = |text: String| client.send(tether_core::OutgoingMessage::text(text));
+    send("ready".into()).await.unwrap_or_else(|e| panic!("{e}"));
+    wait::event(
+        events,
+        "the echo before the flood",
+        |e| matches!(e, Event::Message(m) if m.payload() == Some(&json!("ready"))),
+    )
+    .await;
     let start = messages_in(client).await;
-    client
-        .send(tether_core::OutgoingMessage::text(format!("flood:{FLOOD}")))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    send(format!("flood:{FLOOD}")).await.unwrap_or_else(|e| panic!("{e}"));
     loop {
         for _ in 0..100 {
             match events.try_recv() {
@@ -221,4 +228,37 @@ async fn an_unread_collaboration_stream_is_bounded_and_its_drops_counted() {
     };
     assert_eq!(value.version, count - bound as u64);
     assert_eq!(outcomes.stats().peak_queued, 0, "a stream of verdicts queues no field updates");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collaboration_that_falls_behind_the_clients_events_asks_for_its_rooms_again() {
+    let mut server = NodeServer::start(&[]).await;
+    // The helpers' own stream of client events holds a single event: a burst overruns it.
+    let config = quiet(Config::new(server.url())).with_stream_buffer(StreamBuffer::new(1, 1 << 20));
+    let client = Client::new(config).unwrap_or_else(|e| panic!("{e}"));
+    client.connect().await.unwrap_or_else(|e| panic!("{e}"));
+    // The test server never answers a snapshot request; with this timeout its retry cannot
+    // come within the test, so a second request can only be the resync.
+    let config =
+        CollabConfig { optimistic_timeout: Duration::from_secs(600), ..CollabConfig::default() };
+    let collab = Collaboration::new(&client, config).unwrap_or_else(|e| panic!("{e}"));
+    collab.join("r").await.unwrap_or_else(|e| panic!("{e}"));
+    wait::until("the snapshot request after the join", || server.received("room-state").len() == 1)
+        .await;
+
+    let update = json!({"room": "r", "field": "labor", "value": "$n", "version": "$n"});
+    server
+        .command(json!({
+            "cmd": "flood", "room": "r", "events": ["pricing-updated"], "count": 2_000, "data": update
+        }))
+        .await;
+    wait::until_async("the helpers to notice they fell behind", || async {
+        collab.stats().await.is_ok_and(|s| s.missed_client_events > 0)
+    })
+    .await;
+    wait::until("a snapshot request for the room again", || {
+        server.received("room-state").len() >= 2
+    })
+    .await;
+    assert_eq!(server.received("room-state")[1][0]["room"], "r");
 }

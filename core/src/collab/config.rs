@@ -49,7 +49,7 @@ pub struct CollabConfig {
     /// Default 2 s.
     pub snapshot_retry: Duration,
     /// The bounds of every collaboration stream (`Collaboration::events`, `outcomes`), each
-    /// reader's queue on its own, and what a full one drops. Default 4,096 events or 4 MiB,
+    /// reader's queue on its own, and what a full one drops. Default 16,384 events or 16 MiB,
     /// dropping the oldest ([`StreamBuffer`]): the state watch has the rosters and fields as
     /// they are, so an old event is of little use to a reader that fell behind.
     pub stream_buffer: StreamBuffer,

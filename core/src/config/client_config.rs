@@ -65,7 +65,7 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// The bounds of every stream the app reads (`events()`, `subscribe()` unless its options
     /// name their own), each reader's queue on its own, and what a full one drops. Default
-    /// 4,096 events or 4 MiB, dropping the oldest ([`StreamBuffer`]). A change through
+    /// 16,384 events or 16 MiB, dropping the oldest ([`StreamBuffer`]). A change through
     /// `update_config` applies to streams made afterwards.
     pub stream_buffer: StreamBuffer,
     /// Largest single WebSocket frame accepted, in bytes. Default 1 MiB.

@@ -30,10 +30,14 @@ pub enum StreamOverflow {
 /// few large ones. A queue always takes one item whatever its size, so a message the engine
 /// accepted (see `Config::max_message_bytes`) is never lost to the byte bound alone.
 ///
-/// The defaults hold 4,096 items or 4 MiB, whichever comes first: a reader that keeps up on
-/// average is never more than one socket read behind (a few hundred small events), so 4,096
-/// leaves room for pauses of tens of milliseconds at 100,000 events a second, and a reader that
-/// stops altogether costs a few MB (about 4 MB for 4,096 small Socket.IO events), not hundreds.
+/// The defaults hold 16,384 items or 16 MiB, whichever comes first. A reader that keeps up on
+/// average is never more than one socket read behind (a few hundred small events); one that
+/// cannot run for a while and then reads everything (a UI thread busy in a loop, a collector
+/// on a blocked dispatcher: the Kotlin tests read 10,000 echoes that way) needs room for
+/// that stretch, which 16,384 gives at 100,000 events a second for 160 ms. A reader that stops
+/// altogether costs at most that: about 15 MB for 16,384 small Socket.IO events (about 920
+/// bytes each in memory), 16 MiB of payload for large ones, instead of everything the server
+/// sends. Apps on small devices whose readers keep up can lower it (1,024 is plenty for a UI).
 ///
 /// ```
 /// use tether_core::{StreamBuffer, StreamOverflow};
@@ -44,10 +48,10 @@ pub enum StreamOverflow {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamBuffer {
-    /// Items held for the reader. At least 1. Default 4,096.
+    /// Items held for the reader. At least 1. Default 16,384.
     pub max_items: usize,
     /// Bytes held for the reader (payload size hints plus the size of each event). At least 1.
-    /// Default 4 MiB.
+    /// Default 16 MiB.
     pub max_bytes: usize,
     /// What a full queue drops. Default [`StreamOverflow::DropOldest`].
     pub overflow: StreamOverflow,
@@ -55,9 +59,9 @@ pub struct StreamBuffer {
 
 impl StreamBuffer {
     /// The default item bound.
-    pub const DEFAULT_MAX_ITEMS: usize = 4096;
-    /// The default byte bound (4 MiB).
-    pub const DEFAULT_MAX_BYTES: usize = 4 * 1024 * 1024;
+    pub const DEFAULT_MAX_ITEMS: usize = 16_384;
+    /// The default byte bound (16 MiB).
+    pub const DEFAULT_MAX_BYTES: usize = 16 * 1024 * 1024;
 
     /// Bounds of `max_items` items and `max_bytes` bytes, dropping the oldest.
     ///
@@ -107,8 +111,8 @@ mod tests {
     #[test]
     fn defaults_are_the_documented_values() {
         let buffer = StreamBuffer::default();
-        assert_eq!(buffer.max_items, 4096);
-        assert_eq!(buffer.max_bytes, 4 * 1024 * 1024);
+        assert_eq!(buffer.max_items, 16_384);
+        assert_eq!(buffer.max_bytes, 16 * 1024 * 1024);
         assert_eq!(buffer.overflow, StreamOverflow::DropOldest);
         assert!(buffer.validate().is_ok());
     }

@@ -278,7 +278,12 @@ public final class TetherClient: Sendable {
     /// `.dropNewest`), and gets `.lagged(skipped:)` where events were dropped, before the next
     /// event.
     public var events: AsyncStream<Event> {
-        boundedStream(buffer: streamBuffer, announce: { .lagged(skipped: $0) }) { yield, lagged in
+        boundedStream(buffer: streamBuffer, element: { (chunk: Chunk<Event>) -> Event? in
+            switch chunk {
+            case .lost(let skipped): return .lagged(skipped: skipped)
+            case .values(let events): return events.first
+            }
+        }) { yield, lagged in
             raw.subscribeEvents(listener: EventHandler { event in
                 if case .lagged(let skipped) = event { lagged(skipped) } else { yield(event) }
             })
@@ -293,37 +298,47 @@ public final class TetherClient: Sendable {
         _ filter: MessageFilter = MessageFilter(),
         onLagged: (@Sendable (UInt64) -> Void)? = nil
     ) -> AsyncStream<IncomingMessage> {
-        boundedStream(buffer: filter.buffer ?? streamBuffer, announce: { skipped in
-            onLagged?(skipped)
-            return nil
-        }) { yield, lagged in
-            raw.subscribeMessages(
-                filter: filter, listener: MessageHandler(yield), lagListener: LagHandler(lagged))
-        }
+        messageStream(filter, maxBatch: 1, onLagged: onLagged) { $0.first }
     }
 
     /// Server messages that match `filter`, each element every message that was ready (up to
     /// `maxBatch`), in order: one call from the library per burst instead of one per message.
-    /// At most `maxItems / maxBatch` batches (at least one) wait for a reader that falls behind.
+    /// The bound counts messages, however they are batched; a batch never spans a gap
+    /// (`onLagged` is called between the two).
     public func messageBatches(
         _ filter: MessageFilter = MessageFilter(),
         maxBatch: Int = 256,
         onLagged: (@Sendable (UInt64) -> Void)? = nil
     ) -> AsyncStream<[IncomingMessage]> {
-        let buffer = filter.buffer ?? streamBuffer
+        messageStream(filter, maxBatch: maxBatch, onLagged: onLagged) { $0 }
+    }
+
+    /// The messages matching `filter` from a batch listener (one call from the library per
+    /// burst), bounded like `events`, as elements made by `element` from each run of them.
+    private func messageStream<Element: Sendable>(
+        _ filter: MessageFilter,
+        maxBatch: Int,
+        onLagged: (@Sendable (UInt64) -> Void)?,
+        element: @escaping @Sendable ([IncomingMessage]) -> Element?
+    ) -> AsyncStream<Element> {
         let batch = UInt32(clamping: max(maxBatch, 1))
         return boundedStream(
-            buffer: buffer,
-            items: max(1, buffer.maxItems / UInt64(batch)),
-            announce: { skipped in
-                onLagged?(skipped)
-                return nil
+            buffer: filter.buffer ?? streamBuffer,
+            maxBatch: Int(batch),
+            element: { (chunk: Chunk<IncomingMessage>) -> Element? in
+                switch chunk {
+                case .lost(let skipped):
+                    onLagged?(skipped)
+                    return nil
+                case .values(let messages):
+                    return element(messages)
+                }
             }
         ) { yield, lagged in
             raw.subscribeMessageBatches(
                 filter: filter,
                 maxBatch: batch,
-                listener: MessageBatchHandler(yield),
+                listener: MessageBatchHandler { messages in messages.forEach(yield) },
                 lagListener: LagHandler(lagged)
             )
         }

@@ -177,7 +177,7 @@ let n = options["--n"].flatMap(Int.init) ?? 200_000
 
 do {
     // W6 times the delivery of every message, so the listeners' streams may hold the whole
-    // flood (by default they keep the newest 4,096 for a listener that falls behind).
+    // flood (by default they keep the newest 16,384 for a listener that falls behind).
     let wholeFlood = StreamBufferOptions(maxItems: UInt64(n) + 1024, maxBytes: UInt64.max)
     let client = try Client(config: ClientConfig(urls: [url], protocol: .rawWebSocket, streamBuffer: wholeFlood))
     try await client.connect()

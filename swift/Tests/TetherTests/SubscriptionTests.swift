@@ -40,10 +40,14 @@ final class SubscriptionTests: TetherTestCase {
         // The streams of TetherClient, built here so the test can watch their Rust handles.
         let handles = Collected<TaskHandle>()
         func echoes() -> AsyncStream<IncomingMessage> {
-            boundedStream(buffer: StreamBufferOptions(), announce: { _ in nil }) { yield, lagged in
-                let handle = client.raw.subscribeMessages(
+            boundedStream(buffer: StreamBufferOptions(), element: { (chunk: Chunk<IncomingMessage>) in
+                if case .values(let messages) = chunk { return messages.first }
+                return nil
+            }) { yield, lagged in
+                let handle = client.raw.subscribeMessageBatches(
                     filter: MessageFilter(events: ["echo"]),
-                    listener: MessageHandler(yield),
+                    maxBatch: 1,
+                    listener: MessageBatchHandler { $0.forEach(yield) },
                     lagListener: LagHandler(lagged)
                 )
                 handles.append(handle)

@@ -12,7 +12,6 @@ import dev.tether.ffi.HealthStatus
 import dev.tether.ffi.IncomingMessage
 import dev.tether.ffi.MessageFilter
 import dev.tether.ffi.MessageBatchListener
-import dev.tether.ffi.MessageListener
 import dev.tether.ffi.OutgoingMessage
 import dev.tether.ffi.RateLimit
 import dev.tether.ffi.StateListener
@@ -23,6 +22,7 @@ import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.transform
 import kotlinx.serialization.json.JsonArray
 import kotlinx.serialization.json.JsonElement
 import kotlinx.serialization.json.encodeToJsonElement
@@ -85,10 +85,15 @@ class TetherClient private constructor(
      * gets. The subscription is made when collection starts (before the collector first
      * suspends) and cancelled when it stops.
      */
-    val events: Flow<Event> = boundedSubscription(streamBuffer, { skipped -> emit(Event.Lagged(skipped)) }) { send, lagged ->
+    val events: Flow<Event> = boundedSubscription<Event>(streamBuffer) { send, lagged ->
         raw.subscribeEvents(object : EventListener {
             override fun onEvent(event: Event) = if (event is Event.Lagged) lagged(event.skipped) else send(event)
         })
+    }.transform { item ->
+        when (item) {
+            is StreamItem.Lost -> emit(Event.Lagged(item.skipped))
+            is StreamItem.Values -> item.values.forEach { emit(it) }
+        }
     }
 
     /**
@@ -104,24 +109,20 @@ class TetherClient private constructor(
         rate: RateLimit? = null,
         buffer: StreamBufferOptions? = null,
         onLagged: ((ULong) -> Unit)? = null,
-    ): Flow<IncomingMessage> {
-        val filter = MessageFilter(events = events.toList(), room = room, rate = rate, buffer = buffer)
-        return boundedSubscription(buffer ?: streamBuffer, { skipped -> onLagged?.invoke(skipped) }) { send, lagged ->
-            raw.subscribeMessages(
-                filter,
-                object : MessageListener {
-                    override fun onMessage(message: IncomingMessage) = send(message)
-                },
-                LagCounter(lagged),
-            )
-        }
-    }
+    ): Flow<IncomingMessage> =
+        messageItems(MessageFilter(events = events.toList(), room = room, rate = rate, buffer = buffer), 1)
+            .transform { item ->
+                when (item) {
+                    is StreamItem.Lost -> onLagged?.invoke(item.skipped)
+                    is StreamItem.Values -> item.values.forEach { emit(it) }
+                }
+            }
 
     /**
      * Like [messages], but each item is every matching message that was ready, up to
      * [maxBatch], in order: one native callback per burst instead of one per message, for
-     * streams of thousands of messages a second. At most `maxItems / maxBatch` batches (at
-     * least one) wait here for a collector that falls behind.
+     * streams of thousands of messages a second. The bound counts messages, however they are
+     * batched; a batch never spans a gap ([onLagged] is called between the two).
      */
     fun messageBatches(
         vararg events: String,
@@ -130,16 +131,24 @@ class TetherClient private constructor(
         maxBatch: Int = 256,
         buffer: StreamBufferOptions? = null,
         onLagged: ((ULong) -> Unit)? = null,
-    ): Flow<List<IncomingMessage>> {
-        val filter = MessageFilter(events = events.toList(), room = room, rate = rate, buffer = buffer)
-        val bounds = buffer ?: streamBuffer
-        val batches = bounds.copy(maxItems = (bounds.maxItems / maxBatch.coerceAtLeast(1).toULong()).coerceAtLeast(1u))
-        return boundedSubscription(batches, { skipped -> onLagged?.invoke(skipped) }) { send, lagged ->
+    ): Flow<List<IncomingMessage>> =
+        messageItems(MessageFilter(events = events.toList(), room = room, rate = rate, buffer = buffer), maxBatch)
+            .transform { item ->
+                when (item) {
+                    is StreamItem.Lost -> onLagged?.invoke(item.skipped)
+                    is StreamItem.Values -> emit(item.values)
+                }
+            }
+
+    /** The messages matching [filter], from a batch listener (one native call per burst). */
+    private fun messageItems(filter: MessageFilter, maxBatch: Int): Flow<StreamItem<IncomingMessage>> {
+        val batch = maxBatch.coerceAtLeast(1)
+        return boundedSubscription(filter.buffer ?: streamBuffer, batch) { send, lagged ->
             raw.subscribeMessageBatches(
                 filter,
-                maxBatch.coerceAtLeast(1).toUInt(),
+                batch.toUInt(),
                 object : MessageBatchListener {
-                    override fun onMessages(messages: List<IncomingMessage>) = send(messages)
+                    override fun onMessages(messages: List<IncomingMessage>) = messages.forEach(send)
                 },
                 LagCounter(lagged),
             )

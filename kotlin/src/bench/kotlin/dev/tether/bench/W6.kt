@@ -32,7 +32,7 @@ fun main(args: Array<String>) {
     val n = options["--n"]?.toInt() ?: 200_000
 
     // W6 times the delivery of every message, so the listeners' streams may hold the whole
-    // flood (by default they keep the newest 4,096 for a listener that falls behind).
+    // flood (by default they keep the newest 16,384 for a listener that falls behind).
     val wholeFlood = StreamBufferOptions(maxItems = n.toULong() + 1024u, maxBytes = ULong.MAX_VALUE)
     val config = ClientConfig(urls = listOf(url), protocol = WireProtocol.RAW_WEB_SOCKET, streamBuffer = wholeFlood)
     val client = Client(config, null)
