@@ -27,9 +27,11 @@ const PEAK_ALLOWED: u64 = 24 * MIB;
 /// ones) for the process to reuse rather than returning them: +12.2 to +12.3 MiB measured over
 /// runs, the cost of the bound itself; a 4,096-event bound leaves +3.0 MiB.
 const SETTLED_ALLOWED: u64 = 20 * MIB;
-/// What a second flood may add to the first one's peak: the freed memory is reused (+0.8 to
-/// +2.6 MiB measured).
-const REUSE_ALLOWED: u64 = 6 * MIB;
+/// What a second flood may add to the first one's peak: nothing accumulates. Mostly the freed
+/// memory is reused (+0.8 to +2.6 MiB measured), but the driver may run on the other worker
+/// thread this time, whose allocator arena does not reuse the first one's free pages (+7.8 MiB
+/// seen on a loaded machine): at most one more bound's worth. Unbounded: another 175 MiB.
+const REUSE_ALLOWED: u64 = PEAK_ALLOWED;
 
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / MIB as f64
@@ -110,8 +112,8 @@ async fn an_unread_stream_under_a_flood_stays_bounded_and_gives_its_memory_back(
         mib(settled - baseline)
     );
 
-    // What stayed is the allocator's to reuse: the same flood at a new unread stream needs
-    // no more than the first did.
+    // What stayed is the allocator's to reuse: the same flood at a new unread stream does not
+    // add up to the first.
     let again = client.events();
     let (peak_again, _) = flood(&mut server, &client, 100 + 2 * FLOOD).await;
     assert_eq!(again.stats().dropped, FLOOD - bound as u64);
