@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tether_core::{
     Client, Config, Event, EventStream, IncomingMessage, OutgoingMessage, RawWebSocketConfig,
-    SendOptions, SubscriptionOptions,
+    SendOptions, StreamBuffer, SubscriptionOptions,
 };
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 use tokio::net::TcpStream;
@@ -316,7 +316,11 @@ async fn w6(o: &Options) -> R<()> {
         m.payload().and_then(|p| p.as_str()).is_some_and(|t| t.starts_with('f'))
     };
     for batched in [true, false] {
-        let mut messages = client.subscribe(SubscriptionOptions::default());
+        // W6 times the delivery of every message, so the stream may hold the whole flood (by
+        // default it would keep the newest 16,384 for a reader that falls behind).
+        let whole_flood = StreamBuffer::new(o.n + 1024, usize::MAX);
+        let mut messages =
+            client.subscribe(SubscriptionOptions::default().with_buffer(whole_flood));
         let started = Instant::now();
         client.send(OutgoingMessage::text(format!("flood:{}", o.n))).await?;
         let mut received = 0;

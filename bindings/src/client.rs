@@ -2,13 +2,14 @@
 //! async ones are `suspend` in Kotlin and `async` in Swift.
 
 use crate::config::ClientConfig;
+use crate::error::ListenerError;
 use crate::error::TetherError;
 use crate::event::{AckReply, Delivery, IncomingMessage, MessageFilter, OutgoingMessage};
 use crate::health::HealthStatus;
 use crate::json;
 use crate::listener::{
-    deliver, deliver_ready, EventListener, HealthListener, MessageBatchListener, MessageListener,
-    StateListener,
+    deliver, deliver_ready, EventListener, HealthListener, LagListener, MessageBatchListener,
+    MessageListener, StateListener,
 };
 use crate::runtime;
 use crate::state::ConnectionState;
@@ -343,10 +344,13 @@ impl Client {
         })
     }
 
-    /// Calls `listener` with every event from now on, in order.
+    /// Calls `listener` with every event from now on, in order; where it fell behind the
+    /// subscription's bounds (`ClientConfig.stream_buffer`), an `Event::Lagged` says how many
+    /// were dropped there.
     pub fn subscribe_events(&self, listener: Arc<dyn EventListener>) -> Arc<TaskHandle> {
         let mut events = self.inner.events();
-        TaskHandle::spawn(&self.runtime, move |cancelled| async move {
+        let meter = Some(events.meter());
+        TaskHandle::spawn_metered(&self.runtime, meter, move |cancelled| async move {
             while let Some(first) = events.recv().await {
                 let listener = listener.clone();
                 let call = move |event: core_api::Event| listener.on_event(event.into());
@@ -359,19 +363,30 @@ impl Client {
         })
     }
 
-    /// Calls `listener` with the server messages that match `filter`, paced by its rate.
+    /// Calls `listener` with the server messages that match `filter`, paced by its rate and
+    /// bounded by its buffer (else `ClientConfig.stream_buffer`); `lag_listener`, if given, is
+    /// told where messages were dropped because `listener` fell behind.
+    #[uniffi::method(default(lag_listener = None))]
     pub fn subscribe_messages(
         &self,
         filter: MessageFilter,
         listener: Arc<dyn MessageListener>,
+        lag_listener: Option<Arc<dyn LagListener>>,
     ) -> Arc<TaskHandle> {
         let mut messages = self.inner.subscribe(filter.into());
-        TaskHandle::spawn(&self.runtime, move |cancelled| async move {
-            while let Some(first) = messages.recv().await {
-                let listener = listener.clone();
-                let call =
-                    move |message: core_api::IncomingMessage| listener.on_message(message.into());
-                let next = core_api::Subscription::try_recv;
+        let meter = Some(messages.meter());
+        TaskHandle::spawn_metered(&self.runtime, meter, move |cancelled| async move {
+            while let Some(first) = messages.recv_item().await {
+                let (listener, lag_listener) = (listener.clone(), lag_listener.clone());
+                let call = move |item: core_api::SubscriptionItem| match item {
+                    core_api::SubscriptionItem::Message(message) => {
+                        listener.on_message(message.into())
+                    }
+                    core_api::SubscriptionItem::Lagged { skipped } => {
+                        lag_listener.as_ref().map_or(Ok(()), |lag| lag.on_lagged(skipped))
+                    }
+                };
+                let next = core_api::Subscription::try_recv_item;
                 match deliver_ready(&cancelled, "messages", messages, first, next, call).await {
                     Some(back) => messages = back,
                     None => break,
@@ -382,119 +397,67 @@ impl Client {
 
     /// Like `subscribe_messages`, but hands the listener every matching message that is ready,
     /// up to `max_batch` (at least 1) per call, in order: one foreign call per burst instead of
-    /// one per message, for streams of thousands of messages a second.
+    /// one per message, for streams of thousands of messages a second. A batch never spans a
+    /// gap: `lag_listener` is told between the batches before and after it.
+    #[uniffi::method(default(lag_listener = None))]
     pub fn subscribe_message_batches(
         &self,
         filter: MessageFilter,
         max_batch: u32,
         listener: Arc<dyn MessageBatchListener>,
+        lag_listener: Option<Arc<dyn LagListener>>,
     ) -> Arc<TaskHandle> {
         let mut messages = self.inner.subscribe(filter.into());
+        let meter = Some(messages.meter());
         let max_batch = usize::try_from(max_batch.max(1)).unwrap_or(usize::MAX);
-        TaskHandle::spawn(&self.runtime, move |cancelled| async move {
+        TaskHandle::spawn_metered(&self.runtime, meter, move |cancelled| async move {
             loop {
-                let batch = messages.recv_batch(max_batch).await;
-                if batch.is_empty() {
+                let items = messages.recv_item_batch(max_batch).await;
+                if items.is_empty() {
                     break;
                 }
-                let batch: Vec<IncomingMessage> = batch.into_iter().map(Into::into).collect();
-                let listener = listener.clone();
-                deliver(&cancelled, "message batches", move || listener.on_messages(batch)).await;
+                let (listener, lag_listener) = (listener.clone(), lag_listener.clone());
+                deliver(&cancelled, "message batches", move || {
+                    deliver_batch(items, listener.as_ref(), lag_listener.as_deref())
+                })
+                .await;
             }
         })
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::error::ListenerError;
-    use std::sync::mpsc;
-
-    struct Collect(mpsc::Sender<ConnectionState>);
-
-    impl StateListener for Collect {
-        fn on_state(&self, state: ConnectionState) -> Result<(), ListenerError> {
-            let _ = self.0.send(state);
-            Ok(())
+/// Hands `items` over in order: each run of messages in one call, each gap to `lag` between
+/// them. Every call is made even if one throws; the first error is returned (and logged).
+fn deliver_batch(
+    items: Vec<core_api::SubscriptionItem>,
+    listener: &dyn MessageBatchListener,
+    lag: Option<&dyn LagListener>,
+) -> Result<(), ListenerError> {
+    let mut outcome = Ok(());
+    let mut run: Vec<IncomingMessage> = Vec::new();
+    let mut keep_first_error = |result: Result<(), ListenerError>| {
+        if outcome.is_ok() {
+            outcome = result;
+        }
+    };
+    for item in items {
+        match item {
+            core_api::SubscriptionItem::Message(message) => run.push(message.into()),
+            core_api::SubscriptionItem::Lagged { skipped } => {
+                if !run.is_empty() {
+                    keep_first_error(listener.on_messages(std::mem::take(&mut run)));
+                }
+                if let Some(lag) = lag {
+                    keep_first_error(lag.on_lagged(skipped));
+                }
+            }
         }
     }
-
-    fn offline_client() -> Arc<Client> {
-        // Nothing listens on the discard port; the client is never connected in these tests.
-        let config =
-            ClientConfig { urls: vec!["ws://127.0.0.1:9".into()], ..ClientConfig::default() };
-        Client::new(config, None).expect("a valid config")
+    if !run.is_empty() {
+        keep_first_error(listener.on_messages(run));
     }
-
-    #[test]
-    fn a_state_subscription_starts_with_the_state_now_and_stops_when_cancelled() {
-        let client = offline_client();
-        let (tx, rx) = mpsc::channel();
-        let handle = client.subscribe_state(Arc::new(Collect(tx)));
-        assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(ConnectionState::Idle));
-        handle.cancel();
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while !handle.is_finished() && std::time::Instant::now() < deadline {
-            std::thread::yield_now();
-        }
-        assert!(handle.is_finished());
-    }
-
-    #[test]
-    fn a_bad_config_is_refused_with_invalid_config() {
-        let config = ClientConfig { urls: vec!["ftp://h".into()], ..ClientConfig::default() };
-        assert!(matches!(Client::new(config, None), Err(TetherError::InvalidConfig { .. })));
-    }
-
-    #[tokio::test]
-    async fn payloads_that_are_not_json_are_refused_before_sending() {
-        let client = offline_client();
-        let sent = client.emit("e".into(), "{not json".into()).await;
-        assert!(matches!(sent, Err(TetherError::Other { .. })), "{sent:?}");
-        let queued = client.emit("e".into(), r#"{"ok":1}"#.into()).await;
-        assert_eq!(queued, Ok(()), "queued in the outbox while idle");
-        assert_eq!(client.stats().await.map(|s| s.queued), Ok(1));
-    }
-
-    #[tokio::test]
-    async fn try_emit_hands_over_without_waiting_and_refuses_bad_json() {
-        let client = offline_client();
-        let refused = client.try_emit("e".into(), "{not json".into());
-        assert!(matches!(refused, Err(TetherError::Other { .. })), "{refused:?}");
-        assert_eq!(client.try_emit("e".into(), r#"{"ok":1}"#.into()), Ok(()));
-        // The driver takes it on its next turn and queues it (the client is offline).
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while client.stats().await.map(|s| s.queued) != Ok(1) {
-            assert!(std::time::Instant::now() < deadline, "never queued");
-            tokio::task::yield_now().await;
-        }
-        client.disconnect().await.unwrap_or_else(|e| panic!("{e}"));
-        let closed = client.try_emit("e".into(), "1".into());
-        assert!(matches!(closed, Err(TetherError::Closed { .. })), "{closed:?}");
-    }
-
-    #[tokio::test]
-    async fn a_batch_with_bad_json_sends_nothing_and_a_good_one_is_handed_over_in_order() {
-        let client = offline_client();
-        let mixed = vec!["1".to_owned(), "{oops".to_owned(), "3".to_owned()];
-        let refused = client.try_emit_batch("e".into(), mixed);
-        assert!(
-            matches!(&refused, Err(TetherError::Other { message }) if message.contains("payload 1")),
-            "{refused:?}"
-        );
-        let good = (0..10).map(|i| format!(r#"{{"i":{i}}}"#)).collect();
-        assert_eq!(client.try_emit_batch("e".into(), good), Ok(10));
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while client.stats().await.map(|s| s.queued) != Ok(10) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "not all queued: nothing of the bad batch"
-            );
-            tokio::task::yield_now().await;
-        }
-        client.disconnect().await.unwrap_or_else(|e| panic!("{e}"));
-        let closed = client.try_emit_batch("e".into(), vec!["1".into()]);
-        assert!(matches!(closed, Err(TetherError::Closed { .. })), "{closed:?}");
-    }
+    outcome
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,10 +3,11 @@
 //! to the core and converts; rosters and verdicts reach foreign listeners through
 //! subscriptions that return a [`TaskHandle`].
 
+use crate::buffer::StreamBufferOptions;
 use crate::client::{run_on, Client};
 use crate::error::{ListenerError, TetherError};
 use crate::json;
-use crate::listener::deliver;
+use crate::listener::{deliver, LagListener};
 use crate::task_handle::TaskHandle;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -23,11 +24,19 @@ pub struct CollabConfig {
     /// while they work.
     #[uniffi(default = None)]
     pub local_user_id: Option<String>,
+    /// The bounds of each collaboration subscription's queue (`subscribe_outcomes`). Default
+    /// 16,384 items or 16 MiB, dropping the oldest.
+    #[uniffi(default)]
+    pub stream_buffer: StreamBufferOptions,
 }
 
 impl From<CollabConfig> for core_api::CollabConfig {
     fn from(c: CollabConfig) -> Self {
-        Self { local_user_id: c.local_user_id, ..Self::default() }
+        Self {
+            local_user_id: c.local_user_id,
+            stream_buffer: c.stream_buffer.into(),
+            ..Self::default()
+        }
     }
 }
 
@@ -288,15 +297,31 @@ impl Collaboration {
         })
     }
 
-    /// Calls `listener` with the verdict on every optimistic update from now on, in order.
-    pub fn subscribe_outcomes(&self, listener: Arc<dyn OutcomeListener>) -> Arc<TaskHandle> {
-        let mut events = self.inner.events();
-        TaskHandle::spawn(&self.runtime, move |cancelled| async move {
-            while let Some(event) = events.recv().await {
-                if let core_api::CollabEvent::Outcome(outcome) = event {
-                    let listener = listener.clone();
-                    deliver(&cancelled, "outcomes", move || listener.on_outcome(outcome.into()))
-                        .await;
+    /// Calls `listener` with the verdict on every optimistic update from now on, in order;
+    /// `lag_listener`, if given, is told where verdicts were dropped because `listener` fell
+    /// behind the subscription's bounds (`CollabConfig.stream_buffer`).
+    #[uniffi::method(default(lag_listener = None))]
+    pub fn subscribe_outcomes(
+        &self,
+        listener: Arc<dyn OutcomeListener>,
+        lag_listener: Option<Arc<dyn LagListener>>,
+    ) -> Arc<TaskHandle> {
+        let mut outcomes = self.inner.outcomes();
+        let meter = Some(outcomes.meter());
+        TaskHandle::spawn_metered(&self.runtime, meter, move |cancelled| async move {
+            while let Some(event) = outcomes.recv().await {
+                let (listener, lag_listener) = (listener.clone(), lag_listener.clone());
+                match event {
+                    core_api::CollabEvent::Outcome(outcome) => {
+                        let call = move || listener.on_outcome(outcome.into());
+                        deliver(&cancelled, "outcomes", call).await;
+                    }
+                    core_api::CollabEvent::Lagged { skipped } => {
+                        if let Some(lag) = lag_listener {
+                            deliver(&cancelled, "outcomes", move || lag.on_lagged(skipped)).await;
+                        }
+                    }
+                    _ => {}
                 }
             }
         })
@@ -377,9 +402,10 @@ mod tests {
     #[test]
     fn the_config_keeps_the_core_defaults_but_the_local_user() {
         let config: core_api::CollabConfig =
-            CollabConfig { local_user_id: Some("me".into()) }.into();
+            CollabConfig { local_user_id: Some("me".into()), ..CollabConfig::default() }.into();
         assert_eq!(config.local_user_id.as_deref(), Some("me"));
         assert_eq!(config.optimistic_timeout, core_api::CollabConfig::default().optimistic_timeout);
+        assert_eq!(config.stream_buffer, core_api::StreamBuffer::default());
     }
 
     #[test]

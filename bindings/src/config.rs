@@ -5,6 +5,7 @@
 //! Units are in the names (`_ms`, `_bytes`). uniffi cannot give enum-typed fields a default, so
 //! those are optional and `None` means the core's default (named on each field).
 
+use crate::buffer::StreamBufferOptions;
 use crate::error::TetherError;
 use crate::network::NetworkOptions;
 use crate::protocol_options::{
@@ -108,6 +109,10 @@ pub struct ClientConfig {
     /// Largest message accepted in either direction. Default 1 MiB.
     #[uniffi(default = 1048576)]
     pub max_message_bytes: u64,
+    /// The bounds of every subscription's queue (listeners that fall behind lose what the
+    /// policy drops, and are told). Default 16,384 items or 16 MiB, dropping the oldest.
+    #[uniffi(default)]
+    pub stream_buffer: StreamBufferOptions,
     /// Largest WebSocket frame accepted. Default 1 MiB.
     #[uniffi(default = 1048576)]
     pub max_frame_bytes: u64,
@@ -281,6 +286,7 @@ impl Default for ClientConfig {
             dedup_field: Some("messageId".to_owned()),
             dedup_window: 1024,
             max_message_bytes: 1_048_576,
+            stream_buffer: StreamBufferOptions::default(),
             max_frame_bytes: 1_048_576,
             read_buffer_bytes: 1024,
             write_buffer_bytes: 4096,
@@ -379,6 +385,7 @@ impl TryFrom<ClientConfig> for core_api::Config {
             dedup_field: c.dedup_field,
             dedup_window: count("dedup_window", c.dedup_window)?,
             max_message_bytes: count("max_message_bytes", c.max_message_bytes)?,
+            stream_buffer: c.stream_buffer.into(),
             max_frame_bytes: count("max_frame_bytes", c.max_frame_bytes)?,
             read_buffer_bytes: count("read_buffer_bytes", c.read_buffer_bytes)?,
             write_buffer_bytes: count("write_buffer_bytes", c.write_buffer_bytes)?,

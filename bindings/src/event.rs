@@ -2,6 +2,7 @@
 //! [`tether_core::Event`] and friends. Message arguments travel as JSON array strings
 //! (`args_json`), binary attachments as bytes beside them.
 
+use crate::buffer::StreamBufferOptions;
 use crate::error::TetherError;
 use crate::health::{Health, Quality};
 use crate::json;
@@ -115,6 +116,12 @@ pub enum Event {
         kind: ErrorKind,
         /// What happened.
         message: String,
+    },
+    /// The listener fell behind its subscription's bounds (`ClientConfig.stream_buffer`) and
+    /// `skipped` events were dropped here, between the event before and the one after.
+    Lagged {
+        /// How many.
+        skipped: u64,
     },
 }
 
@@ -280,6 +287,10 @@ pub struct MessageFilter {
     /// Pacing. `None` (the default): every message.
     #[uniffi(default = None)]
     pub rate: Option<RateLimit>,
+    /// The bounds of this subscription's queue. `None` (the default): the client config's
+    /// `stream_buffer`.
+    #[uniffi(default = None)]
+    pub buffer: Option<StreamBufferOptions>,
 }
 
 /// How a message stream is paced.
@@ -337,6 +348,7 @@ impl From<core_api::Event> for Event {
             E::Error(error) => {
                 Self::Error { kind: error.kind().into(), message: error.message().to_owned() }
             }
+            E::Lagged { skipped } => Self::Lagged { skipped },
         }
     }
 }
@@ -481,7 +493,12 @@ impl From<RateLimit> for core_api::RateLimit {
 
 impl From<MessageFilter> for core_api::SubscriptionOptions {
     fn from(f: MessageFilter) -> Self {
-        Self { events: f.events, room: f.room, rate: f.rate.map(Into::into).unwrap_or_default() }
+        Self {
+            events: f.events,
+            room: f.room,
+            rate: f.rate.map(Into::into).unwrap_or_default(),
+            buffer: f.buffer.map(Into::into),
+        }
     }
 }
 
@@ -543,6 +560,22 @@ mod tests {
                 },
             }
         );
+    }
+
+    #[test]
+    fn lag_notices_and_subscription_bounds_cross_over() {
+        assert_eq!(
+            Event::from(core_api::Event::Lagged { skipped: 9 }),
+            Event::Lagged { skipped: 9 }
+        );
+        let filter = MessageFilter {
+            events: vec!["price".into()],
+            room: None,
+            rate: None,
+            buffer: Some(StreamBufferOptions { max_items: 3, ..StreamBufferOptions::default() }),
+        };
+        let options = core_api::SubscriptionOptions::from(filter);
+        assert_eq!(options.buffer.map(|b| b.max_items), Some(3));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!
 //! - [`Client`]: the object apps hold; async methods on a shared tokio runtime ([`client`]).
 //! - [`ClientConfig`]: every knob as a record with defaults ([`config`]), its network part
-//!   ([`NetworkOptions`]: transports, proxy, headers, cookies, TLS) in [`network`].
+//!   ([`NetworkOptions`]: transports, proxy, headers, cookies, TLS) in [`network`], and the
+//!   bounds of the streams listeners read ([`buffer`]).
 //! - what comes back: [`ConnectionState`] ([`state`]), [`HealthStatus`] ([`health`]),
 //!   [`Stats`] ([`stats`]), [`Event`] and messages ([`event`]).
 //! - [`TetherError`]: the one error type, and every `From` for errors ([`error`]).
@@ -18,6 +19,7 @@
 
 uniffi::setup_scaffolding!();
 
+pub mod buffer;
 pub mod channels;
 pub mod client;
 pub mod collab;
@@ -38,6 +40,7 @@ pub mod supabase;
 pub mod task_handle;
 pub mod token;
 
+pub use buffer::{StreamBufferOptions, StreamOverflow, StreamStats};
 pub use client::Client;
 pub use collab::{
     CollabConfig, Collaboration, Member, OptimisticOutcome, OutcomeListener, PresenceListener,
@@ -53,7 +56,8 @@ pub use event::{
 };
 pub use health::{Health, HealthStatus, Quality};
 pub use listener::{
-    EventListener, HealthListener, MessageListener, PresenceChangeListener, StateListener,
+    EventListener, HealthListener, LagListener, MessageBatchListener, MessageListener,
+    PresenceChangeListener, StateListener,
 };
 pub use log::{LogLevel, LogListener, LogRecord};
 pub use network::{

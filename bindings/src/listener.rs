@@ -3,6 +3,12 @@
 //! from the engine's driver: a slow listener delays only its own subscription.
 //!
 //! Listeners may throw; what they throw is logged (target `tether_ffi`) and delivery goes on.
+//!
+//! Every subscription reads through a bounded queue of its own (`ClientConfig.stream_buffer`,
+//! or the filter's `buffer`): a listener slower than the server loses what the overflow policy
+//! drops, never the app's memory, and is told how many before the next thing it gets: an
+//! [`Event::Lagged`] for an [`EventListener`], a [`LagListener`] call for message listeners
+//! that pass one. [`crate::TaskHandle::stream_stats`] counts the drops.
 
 use crate::error::ListenerError;
 use crate::event::{Event, IncomingMessage};
@@ -28,7 +34,8 @@ pub trait HealthListener: Send + Sync {
     fn on_health(&self, status: HealthStatus) -> Result<(), ListenerError>;
 }
 
-/// Receives every event from the moment of subscribing, in order, none skipped.
+/// Receives every event from the moment of subscribing, in order; where it fell behind the
+/// subscription's bounds, an [`Event::Lagged`] says how many were dropped there.
 #[uniffi::export(foreign)]
 pub trait EventListener: Send + Sync {
     /// The next event.
@@ -43,7 +50,8 @@ pub trait MessageListener: Send + Sync {
 }
 
 /// Receives server messages matching a filter in batches: every message that is ready, in
-/// order, none skipped (beyond what the filter's rate limit coalesces).
+/// order (beyond what the filter's rate limit coalesces, and what its bounds drop from a
+/// listener that falls behind).
 #[uniffi::export(foreign)]
 pub trait MessageBatchListener: Send + Sync {
     /// The next messages, oldest first; never empty.
@@ -56,6 +64,14 @@ pub trait MessageBatchListener: Send + Sync {
 pub trait PresenceChangeListener: Send + Sync {
     /// The next change.
     fn on_presence_change(&self, change: PresenceChange) -> Result<(), ListenerError>;
+}
+
+/// Told where a message subscription dropped messages because its listener fell behind: called
+/// in order with the messages, after the last one before the gap and before the first after.
+#[uniffi::export(foreign)]
+pub trait LagListener: Send + Sync {
+    /// `skipped` matching messages were dropped here.
+    fn on_lagged(&self, skipped: u64) -> Result<(), ListenerError>;
 }
 
 /// Calls a listener on the blocking pool and waits for it; unless the subscription was

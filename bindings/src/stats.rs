@@ -59,6 +59,14 @@ pub struct Stats {
     /// The transport of the current connection (`None` when not connected); over polling the
     /// latency figures are the polling requests' round trips.
     pub transport: Option<TransportKind>,
+    /// Streams open now (every listener's subscription, and the engine's own).
+    pub streams: u64,
+    /// Events waiting in those streams for their listeners now.
+    pub stream_queued: u64,
+    /// Their bytes.
+    pub stream_queued_bytes: u64,
+    /// Events dropped from streams whose listeners fell behind, over the client's life.
+    pub stream_dropped: u64,
 }
 
 /// Heartbeat latency in milliseconds (fractional); every figure `None` until the first pong.
@@ -84,7 +92,8 @@ fn ms_f64(d: Option<Duration>) -> Option<f64> {
     d.map(|d| d.as_secs_f64() * 1000.0)
 }
 
-fn wide(n: usize) -> u64 {
+/// A count as the FFI's `u64` (saturating where `usize` is wider).
+pub(crate) fn wide(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
 }
 
@@ -129,6 +138,10 @@ impl From<core_api::Stats> for Stats {
             in_flight: wide(s.in_flight),
             rooms: wide(s.rooms),
             transport: s.transport.map(Into::into),
+            streams: wide(s.streams),
+            stream_queued: wide(s.stream_queued),
+            stream_queued_bytes: wide(s.stream_queued_bytes),
+            stream_dropped: s.stream_dropped,
         }
     }
 }

@@ -1,9 +1,11 @@
 //! The handle a subscription returns: it keeps the delivery task running and stops it on
-//! `cancel()` or when dropped (Kotlin `close()`, Swift deinit).
+//! `cancel()` or when dropped (Kotlin `close()`, Swift deinit), and reads its queue's figures.
 
+use crate::buffer::StreamStats;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use tether_core::StreamMeter;
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
@@ -13,6 +15,7 @@ use tokio::task::JoinHandle;
 pub struct TaskHandle {
     task: JoinHandle<()>,
     cancelled: Arc<AtomicBool>,
+    meter: Option<StreamMeter>,
 }
 
 impl TaskHandle {
@@ -23,9 +26,22 @@ impl TaskHandle {
         F: FnOnce(Arc<AtomicBool>) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        Self::spawn_metered(runtime, None, make)
+    }
+
+    /// [`TaskHandle::spawn`] for a task that reads a stream whose figures `meter` reads.
+    pub(crate) fn spawn_metered<F, Fut>(
+        runtime: &Handle,
+        meter: Option<StreamMeter>,
+        make: F,
+    ) -> Arc<Self>
+    where
+        F: FnOnce(Arc<AtomicBool>) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let cancelled = Arc::new(AtomicBool::new(false));
         let task = runtime.spawn(make(cancelled.clone()));
-        Arc::new(Self { task, cancelled })
+        Arc::new(Self { task, cancelled, meter })
     }
 }
 
@@ -40,6 +56,12 @@ impl TaskHandle {
     /// True once the subscription has ended (cancelled, or the client is gone).
     pub fn is_finished(&self) -> bool {
         self.task.is_finished()
+    }
+
+    /// What this subscription's queue holds and has dropped (all zero for state, health and
+    /// presence subscriptions, which keep only the latest value).
+    pub fn stream_stats(&self) -> StreamStats {
+        self.meter.as_ref().map(|m| m.stats().into()).unwrap_or_default()
     }
 }
 

@@ -33,7 +33,7 @@ pub use model::{
     Error, ErrorKind, Event, FailureReason, Frame, Health, HealthStatus, IncomingMessage,
     LatencyStats, LeaveReason, Member, MemberChange, OutgoingMessage, PresenceChange,
     PresenceState, Quality, SendError, Stats, StoreBatch, StoredAck, StoredMessage, StoredState,
-    Token, TokenError, TokenProvider, TransportError, TransportKind, TrySendError,
+    StreamStats, Token, TokenError, TokenProvider, TransportError, TransportKind, TrySendError,
 };
 
 // Layer 1: protocols.
@@ -49,7 +49,7 @@ pub use protocol::{
 // Layer 2: configuration.
 pub use config::{
     BackoffPolicy, ClientCertificate, Config, HealthThresholds, Jitter, NetworkConfig,
-    OverflowPolicy, ProxyConfig, Transports,
+    OverflowPolicy, ProxyConfig, StreamBuffer, StreamOverflow, Transports,
 };
 
 // Layer 3: the session.
@@ -57,8 +57,8 @@ pub use session::{Action, SendOptions, Session};
 
 // Layer 4: the client.
 pub use client::{
-    Client, ClientBuilder, DeviceClock, EventStream, PendingAck, RateLimit, Subscription,
-    SubscriptionOptions, SystemClock,
+    BoundedStream, Client, ClientBuilder, DeviceClock, EventStream, PendingAck, RateLimit,
+    StreamMeter, Subscription, SubscriptionItem, SubscriptionOptions, SystemClock,
 };
 
 // Layer 5: collaboration helpers.

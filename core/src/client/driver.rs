@@ -7,6 +7,7 @@
 use super::clock::DriverClock;
 use super::command::Command;
 use super::event_hub::EventHub;
+use crate::config::StreamBuffer;
 use crate::model::{
     AckError, AckId, AckReply, ConnectionState, Error, Event, Frame, HealthStatus, SendError,
     Token, TokenError, TokenProvider, TransportError,
@@ -76,6 +77,9 @@ pub(crate) struct Driver {
     awaiting_commit: Vec<Acceptance>,
 }
 
+/// Commands waiting for the driver before `send` waits for room (backpressure on the app).
+pub(crate) const COMMAND_CAPACITY: usize = 1024;
+
 /// The handles a client keeps to its driver.
 pub(crate) struct DriverHandles {
     pub commands: mpsc::Sender<Command>,
@@ -94,16 +98,16 @@ impl Driver {
         settings: TransportSettings,
         token_provider: Option<Arc<dyn TokenProvider>>,
         runtime: &tokio::runtime::Handle,
-        command_capacity: usize,
         clock: DriverClock,
         store: Result<Option<Store>, Error>,
+        stream_buffer: StreamBuffer,
     ) -> DriverHandles {
-        let (commands_tx, commands) = mpsc::channel(command_capacity.max(1));
+        let (commands_tx, commands) = mpsc::channel(COMMAND_CAPACITY);
         let (control_tx, control) = mpsc::unbounded_channel();
         let (state_tx, state) = watch::channel(session.state().clone());
         let (health, quality) = session.health();
         let (health_tx, health_rx) = watch::channel(HealthStatus { health, quality });
-        let hub = Arc::new(EventHub::default());
+        let hub = Arc::new(EventHub::new(stream_buffer));
         let store = store.unwrap_or_else(|error| {
             hub.storage_failed(error);
             None
@@ -406,13 +410,24 @@ impl Driver {
             Command::NetworkAvailable(available) => self.session.network_available(available, now),
             Command::AppForeground(foreground) => self.session.app_foreground(foreground, now),
             Command::UpdateConfig { config, done } => {
-                let _ = done.send(self.session.update_config(*config, now));
+                let stream_buffer = config.stream_buffer;
+                let result = self.session.update_config(*config, now);
+                if result.is_ok() {
+                    self.hub.set_defaults(stream_buffer);
+                }
+                let _ = done.send(result);
             }
             Command::ClearOutbox { done } => {
                 let _ = done.send(self.session.clear_outbox());
             }
             Command::Stats { reply } => {
-                let _ = reply.send(self.session.stats(now));
+                let mut stats = self.session.stats(now);
+                let streams = self.hub.totals();
+                stats.streams = streams.streams;
+                stats.stream_queued = streams.queued;
+                stats.stream_queued_bytes = streams.queued_bytes;
+                stats.stream_dropped = streams.dropped;
+                let _ = reply.send(stats);
             }
         }
     }

@@ -3,10 +3,12 @@
 
 use super::clock::{DeviceClock, DriverClock, SystemClock};
 use super::command::Command;
-use super::driver::Driver;
+use super::driver::{Driver, COMMAND_CAPACITY};
 use super::event_hub::EventHub;
-use super::subscription::{EventStream, Subscription, SubscriptionOptions};
-use crate::config::Config;
+use super::event_stream::EventStream;
+use super::fanout::Filter;
+use super::subscription::{Subscription, SubscriptionOptions};
+use crate::config::{Config, StreamBuffer};
 use crate::model::{
     AckId, AckReply, ConnectionState, Error, ErrorKind, Event, FailureReason, HealthStatus,
     IncomingMessage, OutgoingMessage, SendError, Stats, TokenProvider, TrySendError,
@@ -20,9 +22,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot, watch};
-
-/// Commands waiting for the driver before `send` waits for room (backpressure on the app).
-const COMMAND_CAPACITY: usize = 1024;
 
 /// Builds a [`Client`] with the optional parts: a token provider, a custom protocol, a runtime,
 /// a clock.
@@ -83,6 +82,7 @@ impl ClientBuilder {
         let device = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
         let mut clock = DriverClock::new(device);
         let now = clock.now();
+        let stream_buffer = self.config.stream_buffer;
         let settings = TransportSettings::from_config(&self.config)
             .map_err(|e| Error::new(ErrorKind::InvalidConfig, e.to_string()))?;
         let durable = self.config.durable_outbox.clone();
@@ -100,9 +100,9 @@ impl ClientBuilder {
             settings,
             self.token_provider,
             &runtime,
-            COMMAND_CAPACITY,
             clock,
             store,
+            stream_buffer,
         );
         Ok(Client {
             commands: handles.commands,
@@ -416,8 +416,18 @@ impl Client {
     }
 
     async fn join_room(&self, room: &str, payload: Option<Box<Value>>) -> Result<Value, Error> {
-        // Subscribe before asking, so the confirmation cannot slip past.
-        let mut events = self.hub.subscribe();
+        // Subscribe before asking, so the confirmation cannot slip past; only the events this
+        // waits for are queued.
+        let answers: Filter<Event> = Box::new(|event| {
+            matches!(
+                event,
+                Event::RoomJoinReply { .. }
+                    | Event::RoomJoined { .. }
+                    | Event::RoomJoinFailed { .. }
+                    | Event::Disconnected { .. }
+            )
+        });
+        let mut events = EventStream::new(self.hub.subscribe(None, Some(answers)));
         let owned = room.to_owned();
         let sent = self.request(|done| Command::Join { room: owned, payload, done }).await??;
         if !sent {
@@ -440,7 +450,9 @@ impl Client {
                     });
                 }
                 // The connection dropped before the answer: the join is re-sent after reconnect.
-                Event::Disconnected { .. } => return Ok(Value::Null),
+                // Or answers were dropped unread (thousands of them: not this call's): the
+                // room stays joined and a refusal is still reported as an event.
+                Event::Disconnected { .. } | Event::Lagged { .. } => return Ok(Value::Null),
                 _ => {}
             }
         }
@@ -501,14 +513,38 @@ impl Client {
         self.health.clone()
     }
 
-    /// Every event from now on.
+    /// Every event from now on, bounded by `Config::stream_buffer`: a reader that falls
+    /// behind gets [`Event::Lagged`] where events were dropped.
     pub fn events(&self) -> EventStream {
-        EventStream::new(self.hub.subscribe())
+        EventStream::new(self.hub.subscribe(None, None))
     }
 
-    /// Server messages matching `options` (event names, room), paced by its rate limit.
+    /// Every event from now on, bounded by `buffer` instead of the config's.
+    ///
+    /// ```no_run
+    /// # fn demo(client: &tether_core::Client) {
+    /// use tether_core::{StreamBuffer, StreamOverflow};
+    /// // A log that keeps the first 100,000 events a slow writer has not taken yet.
+    /// let log = client.events_with(StreamBuffer::new(100_000, 64 << 20).with_overflow(StreamOverflow::DropNewest));
+    /// # }
+    /// ```
+    pub fn events_with(&self, buffer: StreamBuffer) -> EventStream {
+        EventStream::new(self.hub.subscribe(Some(buffer), None))
+    }
+
+    /// The events `wanted` takes, from now on: the others are never queued.
+    pub(crate) fn events_where(
+        &self,
+        buffer: Option<StreamBuffer>,
+        wanted: Filter<Event>,
+    ) -> EventStream {
+        EventStream::new(self.hub.subscribe(buffer, Some(wanted)))
+    }
+
+    /// Server messages matching `options` (event names, room), paced by its rate limit and
+    /// bounded by its buffer (else `Config::stream_buffer`). Only matching messages are queued.
     pub fn subscribe(&self, options: SubscriptionOptions) -> Subscription {
-        Subscription::new(self.hub.subscribe(), options)
+        Subscription::new(&self.hub, options)
     }
 }
 

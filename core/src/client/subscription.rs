@@ -1,44 +1,15 @@
-//! Streams the app reads: every event, or server messages filtered by name and room and paced
-//! by a rate limit (seed 000's event system: subscribe with filtering and throttling).
+//! Server messages filtered by name and room and paced by a rate limit (seed 000's event
+//! system: subscribe with filtering and throttling). The filter runs when the engine publishes,
+//! so a subscription queues only what it wants; its queue is bounded like every stream's.
 
+use super::bounded_queue::QueueItem;
+use super::event_hub::EventHub;
+use super::fanout::{Receiver, StreamMeter, TryRecv};
 use super::rate_limit::{Coalescer, RateLimit};
-use crate::model::{Event, IncomingMessage};
-use futures_util::Stream;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use tokio::sync::mpsc;
+use crate::config::StreamBuffer;
+use crate::model::{Event, IncomingMessage, StreamStats};
 
-/// Every event of a client, in order, from the moment it was created.
-#[derive(Debug)]
-pub struct EventStream {
-    receiver: mpsc::UnboundedReceiver<Event>,
-}
-
-impl EventStream {
-    pub(crate) fn new(receiver: mpsc::UnboundedReceiver<Event>) -> Self {
-        Self { receiver }
-    }
-
-    /// The next event; `None` once the client's driver has stopped.
-    pub async fn recv(&mut self) -> Option<Event> {
-        self.receiver.recv().await
-    }
-
-    /// An event if one is waiting, without waiting.
-    pub fn try_recv(&mut self) -> Option<Event> {
-        self.receiver.try_recv().ok()
-    }
-}
-
-impl Stream for EventStream {
-    type Item = Event;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.receiver.poll_recv(cx)
-    }
-}
-
-/// Which server messages a [`Subscription`] delivers, and how fast.
+/// Which server messages a [`Subscription`] delivers, how fast, and how much it may hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubscriptionOptions {
     /// Event names to deliver; empty means all.
@@ -47,6 +18,8 @@ pub struct SubscriptionOptions {
     pub room: Option<String>,
     /// Pacing. Throttle and debounce keep the latest message; older ones in a burst are skipped.
     pub rate: RateLimit,
+    /// The bounds of this subscription's queue; `None` (the default): `Config::stream_buffer`.
+    pub buffer: Option<StreamBuffer>,
 }
 
 impl SubscriptionOptions {
@@ -82,51 +55,110 @@ impl SubscriptionOptions {
         self
     }
 
+    /// Bounded by `buffer` instead of the client's `stream_buffer` (a bound of zero is taken
+    /// as one: see [`StreamBuffer::validate`]).
+    ///
+    /// ```
+    /// use tether_core::{StreamBuffer, StreamOverflow, SubscriptionOptions};
+    /// // An audit log: keep the first 10,000 and report the gap after them.
+    /// let buffer = StreamBuffer::new(10_000, 16 << 20).with_overflow(StreamOverflow::DropNewest);
+    /// let options = SubscriptionOptions::event("audit").with_buffer(buffer);
+    /// assert_eq!(options.buffer, Some(buffer));
+    /// ```
+    pub fn with_buffer(mut self, buffer: StreamBuffer) -> Self {
+        self.buffer = Some(buffer);
+        self
+    }
+
     fn matches(&self, message: &IncomingMessage) -> bool {
         (self.events.is_empty() || self.events.contains(&message.event))
             && self.room.as_deref().is_none_or(|room| message.room() == Some(room))
     }
 }
 
-/// Server messages matching a filter, paced by a rate limit.
+/// What a [`Subscription`] delivers with [`Subscription::recv_item`]: a message, or where
+/// messages were dropped because the reader fell behind its bounds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubscriptionItem {
+    /// The next matching message.
+    Message(IncomingMessage),
+    /// `skipped` matching messages were dropped here, between the message before and the one
+    /// after.
+    Lagged {
+        /// How many.
+        skipped: u64,
+    },
+}
+
+/// Server messages matching a filter, paced by a rate limit. Only matching messages are ever
+/// queued; a reader that falls behind the bounds loses messages by the policy, and is told
+/// where through [`Subscription::recv_item`] (`recv` skips the notices; [`Subscription::stats`]
+/// counts the drops). Dropping it frees what it held.
 #[derive(Debug)]
 pub struct Subscription {
-    receiver: mpsc::UnboundedReceiver<Event>,
-    options: SubscriptionOptions,
+    receiver: Receiver<Event>,
     coalescer: Coalescer<IncomingMessage>,
     closed: bool,
 }
 
 impl Subscription {
-    pub(crate) fn new(
-        receiver: mpsc::UnboundedReceiver<Event>,
-        options: SubscriptionOptions,
-    ) -> Self {
+    /// Subscribes to `hub`, filtering by `options` as events are published.
+    pub(crate) fn new(hub: &EventHub, options: SubscriptionOptions) -> Self {
         let coalescer = Coalescer::new(options.rate);
-        Self { receiver, options, coalescer, closed: false }
+        let buffer = options.buffer;
+        let wanted = move |event: &Event| match event {
+            Event::Message(message) => options.matches(message),
+            _ => false,
+        };
+        let receiver = hub.subscribe(buffer, Some(Box::new(wanted)));
+        Self { receiver, coalescer, closed: false }
     }
 
     /// The next matching message; `None` once the client stopped and nothing is held back.
+    /// Lag notices are skipped (see [`Subscription::recv_item`]).
     pub async fn recv(&mut self) -> Option<IncomingMessage> {
+        loop {
+            match self.recv_item().await? {
+                SubscriptionItem::Message(message) => return Some(message),
+                SubscriptionItem::Lagged { .. } => {}
+            }
+        }
+    }
+
+    /// The next matching message, or a lag notice where messages were dropped (delivered as
+    /// soon as it is reached, even while a throttle holds a message back); `None` once the
+    /// client stopped and nothing is held back.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: tether_core::Client) {
+    /// use tether_core::{SubscriptionItem, SubscriptionOptions};
+    /// let mut prices = client.subscribe(SubscriptionOptions::event("price"));
+    /// while let Some(item) = prices.recv_item().await {
+    ///     match item {
+    ///         SubscriptionItem::Message(price) => println!("{:?}", price.payload()),
+    ///         SubscriptionItem::Lagged { skipped } => println!("missed {skipped}: refetch"),
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub async fn recv_item(&mut self) -> Option<SubscriptionItem> {
         loop {
             let now = tokio::time::Instant::now().into_std();
             if let Some(held) = self.coalescer.poll(now) {
-                return Some(held);
+                return Some(SubscriptionItem::Message(held));
             }
             if self.closed {
                 // Deliver what a debounce or throttle still holds before ending.
-                return self.coalescer.discard();
+                return self.coalescer.discard().map(SubscriptionItem::Message);
             }
             let deadline = self.coalescer.deadline().map(tokio::time::Instant::from_std);
             tokio::select! {
-                event = self.receiver.recv() => match event {
-                    Some(Event::Message(message)) if self.options.matches(&message) => {
-                        let now = tokio::time::Instant::now().into_std();
-                        if let Some(ready) = self.coalescer.offer(message, now) {
+                item = self.receiver.recv() => match item {
+                    Some(item) => {
+                        if let Some(ready) = self.take(item) {
                             return Some(ready);
                         }
                     }
-                    Some(_) => {}
                     None => self.closed = true,
                 },
                 () = async {
@@ -138,28 +170,48 @@ impl Subscription {
             }
         }
     }
-}
 
-impl Subscription {
+    /// What a queued item makes ready for the reader now (a throttle may hold a message back).
+    fn take(&mut self, item: QueueItem<Event>) -> Option<SubscriptionItem> {
+        match item {
+            QueueItem::Item(Event::Message(message)) => {
+                let now = tokio::time::Instant::now().into_std();
+                self.coalescer.offer(message, now).map(SubscriptionItem::Message)
+            }
+            // The filter queues messages only.
+            QueueItem::Item(_) => None,
+            QueueItem::Lagged(skipped) => Some(SubscriptionItem::Lagged { skipped }),
+        }
+    }
+
     /// A matching message if one is ready now, without waiting (`None`: nothing ready, or the
-    /// client stopped and nothing is held back).
+    /// client stopped and nothing is held back). Lag notices are skipped.
     pub fn try_recv(&mut self) -> Option<IncomingMessage> {
+        loop {
+            match self.try_recv_item()? {
+                SubscriptionItem::Message(message) => return Some(message),
+                SubscriptionItem::Lagged { .. } => {}
+            }
+        }
+    }
+
+    /// A message or lag notice if one is ready now, without waiting.
+    pub fn try_recv_item(&mut self) -> Option<SubscriptionItem> {
         let now = tokio::time::Instant::now().into_std();
         if let Some(held) = self.coalescer.poll(now) {
-            return Some(held);
+            return Some(SubscriptionItem::Message(held));
         }
         loop {
             match self.receiver.try_recv() {
-                Ok(Event::Message(message)) if self.options.matches(&message) => {
-                    if let Some(ready) = self.coalescer.offer(message, now) {
+                TryRecv::Ready(item) => {
+                    if let Some(ready) = self.take(item) {
                         return Some(ready);
                     }
                 }
-                Ok(_) => {}
-                Err(mpsc::error::TryRecvError::Empty) => return None,
-                Err(mpsc::error::TryRecvError::Disconnected) => {
+                TryRecv::Empty => return None,
+                TryRecv::Closed => {
                     self.closed = true;
-                    return self.coalescer.discard();
+                    return self.coalescer.discard().map(SubscriptionItem::Message);
                 }
             }
         }
@@ -167,7 +219,8 @@ impl Subscription {
 
     /// Waits for the next matching message, then takes up to `max - 1` more that are ready
     /// at once: one wake-up (and, through the bindings, one foreign call) per burst instead of
-    /// one per message. Empty once the client stopped and nothing is held back.
+    /// one per message. Empty once the client stopped and nothing is held back. Lag notices
+    /// are skipped (see [`Subscription::recv_item_batch`]).
     ///
     /// ```no_run
     /// # async fn demo(client: tether_core::Client) {
@@ -182,118 +235,41 @@ impl Subscription {
     /// # }
     /// ```
     pub async fn recv_batch(&mut self, max: usize) -> Vec<IncomingMessage> {
-        let Some(first) = self.recv().await else { return Vec::new() };
-        let mut batch = vec![first];
-        while batch.len() < max {
-            match self.try_recv() {
-                Some(message) => batch.push(message),
-                None => break,
-            }
-        }
-        batch
+        let first = self.recv().await;
+        fill(first, max, || self.try_recv())
     }
+
+    /// [`Subscription::recv_batch`] with the lag notices in their places: waits for the next
+    /// item, then takes up to `max - 1` more that are ready. Empty once the client stopped and
+    /// nothing is held back.
+    pub async fn recv_item_batch(&mut self, max: usize) -> Vec<SubscriptionItem> {
+        let first = self.recv_item().await;
+        fill(first, max, || self.try_recv_item())
+    }
+
+    /// This subscription's queue now: what waits, the peaks, and what was dropped.
+    pub fn stats(&self) -> StreamStats {
+        self.receiver.stats()
+    }
+
+    /// A handle that reads [`Subscription::stats`] from elsewhere while this is being read.
+    pub fn meter(&self) -> StreamMeter {
+        self.receiver.meter()
+    }
+}
+
+/// `first` and then what `next` has ready, up to `max` in all (empty without a first).
+fn fill<T>(first: Option<T>, max: usize, mut next: impl FnMut() -> Option<T>) -> Vec<T> {
+    let Some(first) = first else { return Vec::new() };
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match next() {
+            Some(item) => batch.push(item),
+            None => break,
+        }
+    }
+    batch
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-    use std::time::Duration;
-
-    fn message(event: &str, room: &str, n: u64) -> Event {
-        Event::Message(IncomingMessage {
-            namespace: "/".into(),
-            event: event.into(),
-            data: vec![json!({"room": room, "n": n})],
-            binary: vec![],
-            ack_id: None,
-            offset: None,
-        })
-    }
-
-    fn n(m: &IncomingMessage) -> u64 {
-        m.payload().and_then(|p| p["n"].as_u64()).unwrap_or(u64::MAX)
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn filters_by_event_name_and_room() {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let mut sub = Subscription::new(rx, SubscriptionOptions::event("price").in_room("a"));
-        for e in [message("cursor", "a", 1), message("price", "b", 2), message("price", "a", 3)] {
-            let _ = tx.send(e);
-        }
-        drop(tx);
-        assert_eq!(sub.recv().await.map(|m| n(&m)), Some(3));
-        assert!(sub.recv().await.is_none());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_batch_takes_what_is_ready_in_order_up_to_its_size() {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let mut sub = Subscription::new(rx, SubscriptionOptions::event("price"));
-        for i in 0..5 {
-            let _ = tx.send(message("price", "a", i));
-            let _ = tx.send(message("cursor", "a", 100 + i));
-        }
-        let first: Vec<u64> = sub.recv_batch(3).await.iter().map(n).collect();
-        assert_eq!(first, vec![0, 1, 2], "filtered, in order, at most three");
-        let rest: Vec<u64> = sub.recv_batch(10).await.iter().map(n).collect();
-        assert_eq!(rest, vec![3, 4], "only what was ready; it does not wait to fill up");
-        assert_eq!(sub.try_recv().map(|m| n(&m)), None, "nothing ready");
-        let _ = tx.send(message("price", "a", 5));
-        drop(tx);
-        assert_eq!(sub.try_recv().map(|m| n(&m)), Some(5));
-        assert!(sub.recv_batch(10).await.is_empty(), "ended");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_batch_respects_the_throttle() {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let rate = RateLimit::Throttle(Duration::from_millis(100));
-        let mut sub = Subscription::new(rx, SubscriptionOptions::event("cursor").with_rate(rate));
-        for i in 0..10 {
-            let _ = tx.send(message("cursor", "a", i));
-        }
-        let first: Vec<u64> = sub.recv_batch(10).await.iter().map(n).collect();
-        assert_eq!(first, vec![0], "the rest of the burst is held for the period");
-        let second: Vec<u64> = sub.recv_batch(10).await.iter().map(n).collect();
-        assert_eq!(second, vec![9], "then the latest");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn throttle_delivers_the_first_then_the_latest_per_period() {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let rate = RateLimit::Throttle(Duration::from_millis(100));
-        let mut sub = Subscription::new(rx, SubscriptionOptions::event("cursor").with_rate(rate));
-        for i in 0..10 {
-            let _ = tx.send(message("cursor", "a", i));
-        }
-        assert_eq!(sub.recv().await.map(|m| n(&m)), Some(0));
-        let started = tokio::time::Instant::now();
-        assert_eq!(sub.recv().await.map(|m| n(&m)), Some(9), "the burst collapses to its latest");
-        assert_eq!(
-            started.elapsed(),
-            Duration::from_millis(100),
-            "after one period of virtual time"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn debounce_waits_for_quiet_and_flushes_on_close() {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let rate = RateLimit::Debounce(Duration::from_millis(300));
-        let mut sub = Subscription::new(rx, SubscriptionOptions::default().with_rate(rate));
-        let _ = tx.send(message("typing", "a", 1));
-        let _ = tx.send(message("typing", "a", 2));
-        let started = tokio::time::Instant::now();
-        assert_eq!(sub.recv().await.map(|m| n(&m)), Some(2));
-        assert_eq!(started.elapsed(), Duration::from_millis(300));
-        let _ = tx.send(message("typing", "a", 3));
-        drop(tx);
-        assert_eq!(
-            sub.recv().await.map(|m| n(&m)),
-            Some(3),
-            "held item delivered when the client stops"
-        );
-    }
-}
+mod tests;

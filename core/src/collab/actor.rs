@@ -15,7 +15,7 @@ use super::versioned::{VersionedFields, VersionedWrite};
 use super::wire;
 use crate::client::{Client, EventStream};
 use crate::model::PresenceState;
-use crate::model::{AckReply, Error, OutgoingMessage};
+use crate::model::{AckReply, Error, Event, OutgoingMessage};
 use crate::session::SendOptions;
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
@@ -82,7 +82,16 @@ impl Actor {
         hub: Arc<CollabHub>,
         state_tx: watch::Sender<CollabState>,
     ) -> Self {
-        let client_events = client.events();
+        // Only what the helpers read is queued for them: not the app's own server messages,
+        // which may come by the hundred thousand.
+        let names = config.events.clone();
+        let client_events = client.events_where(
+            None,
+            Box::new(move |event| match event {
+                Event::Message(message) => names.is_incoming(&message.event),
+                _ => true,
+            }),
+        );
         let online = client.state().borrow().is_connected();
         let mut fields = FieldActivity::new(config.typing_timeout, config.field_events_per_second);
         fields.set_online(online, now());
@@ -245,6 +254,7 @@ impl Actor {
             Command::Stats { reply } => {
                 let mut stats = self.stats;
                 stats.cursor = self.cursor.counts();
+                stats.stream_dropped = self.hub.totals().dropped;
                 let _ = reply.send(stats);
             }
         }
@@ -445,7 +455,7 @@ impl Actor {
     /// reads the state watch and must find the change there.
     pub(super) fn emit_event(&mut self, event: CollabEvent) {
         self.publish_state();
-        self.hub.publish(event);
+        self.hub.publish(&event);
     }
 
     pub(super) fn publish_state(&mut self) {

@@ -2,6 +2,7 @@
 
 use super::events::CollabEvents;
 use super::versioned::ConflictPolicy;
+use crate::config::StreamBuffer;
 use crate::model::ConfigError;
 use std::time::Duration;
 
@@ -47,6 +48,11 @@ pub struct CollabConfig {
     /// After a failed room snapshot request, ask again this much later (while connected).
     /// Default 2 s.
     pub snapshot_retry: Duration,
+    /// The bounds of every collaboration stream (`Collaboration::events`, `outcomes`), each
+    /// reader's queue on its own, and what a full one drops. Default 16,384 events or 16 MiB,
+    /// dropping the oldest ([`StreamBuffer`]): the state watch has the rosters and fields as
+    /// they are, so an old event is of little use to a reader that fell behind.
+    pub stream_buffer: StreamBuffer,
 }
 
 impl Default for CollabConfig {
@@ -62,6 +68,7 @@ impl Default for CollabConfig {
             max_conflict_retries: 3,
             local_user_id: None,
             snapshot_retry: Duration::from_secs(2),
+            stream_buffer: StreamBuffer::default(),
         }
     }
 }
@@ -84,6 +91,7 @@ impl CollabConfig {
         if self.field_events_per_second == 0 {
             return Err(ConfigError::new("field_events_per_second", "must be at least 1"));
         }
+        self.stream_buffer.validate()?;
         Ok(())
     }
 }
@@ -100,6 +108,7 @@ mod tests {
         assert_eq!(c.cursor_interval, Duration::from_millis(50));
         assert_eq!(c.typing_timeout, Duration::from_secs(3));
         assert_eq!(c.optimistic_timeout, Duration::from_secs(5));
+        assert_eq!(c.stream_buffer, StreamBuffer::default());
     }
 
     #[test]
@@ -110,5 +119,8 @@ mod tests {
         assert_eq!(c.validate().expect_err("invalid").field, "inactivity_timeout");
         let c = CollabConfig { field_events_per_second: 0, ..CollabConfig::default() };
         assert_eq!(c.validate().expect_err("invalid").field, "field_events_per_second");
+        let c =
+            CollabConfig { stream_buffer: StreamBuffer::new(0, 1024), ..CollabConfig::default() };
+        assert_eq!(c.validate().expect_err("invalid").field, "stream_buffer.max_items");
     }
 }

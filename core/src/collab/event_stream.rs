@@ -1,57 +1,33 @@
-//! The fan-out of a collaboration's events to its subscribers, and the stream each one reads.
+//! The fan-out of a collaboration's events to its subscribers, and the stream each one reads:
+//! the client's bounded [`Fanout`], so a reader that falls behind costs at most its
+//! `CollabConfig::stream_buffer` and is told with [`CollabEvent::Lagged`] where it lost events.
 
 use super::state::CollabEvent;
-use futures_util::Stream;
-use std::pin::Pin;
-use std::sync::Mutex;
-use std::task::{Context, Poll};
-use tokio::sync::mpsc;
+use crate::client::fanout::{Fanout, Filter};
+use crate::client::BoundedStream;
+use crate::config::StreamBuffer;
 
 /// Subscribers of a collaboration's events.
-#[derive(Debug, Default)]
-pub(crate) struct CollabHub {
-    subscribers: Mutex<Vec<mpsc::UnboundedSender<CollabEvent>>>,
+pub(crate) type CollabHub = Fanout<CollabEvent>;
+
+/// The hub of a collaboration whose streams are bounded by `defaults`.
+pub(crate) fn collab_hub(defaults: StreamBuffer) -> CollabHub {
+    Fanout::new(defaults, CollabEvent::size_hint)
 }
 
-impl CollabHub {
-    pub(crate) fn subscribe(&self) -> mpsc::UnboundedReceiver<CollabEvent> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.lock().push(tx);
-        rx
-    }
+/// The events of a collaboration from the moment the stream was made; where its reader fell
+/// behind the stream's bounds, a [`CollabEvent::Lagged`] says how many were dropped there.
+/// Dropping the stream frees what it held.
+pub type CollabEventStream = BoundedStream<CollabEvent>;
 
-    pub(crate) fn publish(&self, event: CollabEvent) {
-        self.lock().retain(|tx| tx.send(event.clone()).is_ok());
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<mpsc::UnboundedSender<CollabEvent>>> {
-        // A poisoned lock only means a subscriber panicked mid-push; the list is still sound.
-        self.subscribers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// The events of a collaboration from the moment the stream was made.
-#[derive(Debug)]
-pub struct CollabEventStream {
-    pub(crate) receiver: mpsc::UnboundedReceiver<CollabEvent>,
-}
-
-impl CollabEventStream {
-    /// The next event; `None` once the collaboration stopped.
-    pub async fn recv(&mut self) -> Option<CollabEvent> {
-        self.receiver.recv().await
-    }
-
-    /// An event if one is waiting.
-    pub fn try_recv(&mut self) -> Option<CollabEvent> {
-        self.receiver.try_recv().ok()
-    }
-}
-
-impl Stream for CollabEventStream {
-    type Item = CollabEvent;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<CollabEvent>> {
-        self.receiver.poll_recv(cx)
-    }
+/// A stream of `hub`'s events bounded by `buffer` (else the hub's defaults), queueing only
+/// what `wanted` takes (everything without it).
+pub(crate) fn collab_stream(
+    hub: &CollabHub,
+    buffer: Option<StreamBuffer>,
+    wanted: Option<Filter<CollabEvent>>,
+) -> CollabEventStream {
+    BoundedStream::with_notice(hub.subscribe(buffer, wanted), |skipped| CollabEvent::Lagged {
+        skipped,
+    })
 }

@@ -39,9 +39,9 @@
 use super::actor::Actor;
 use super::command::Command;
 use super::config::CollabConfig;
-use super::event_stream::CollabEventStream;
-use super::event_stream::CollabHub;
+use super::event_stream::{collab_hub, collab_stream, CollabEventStream, CollabHub};
 use super::optimistic::OptimisticId;
+use super::state::CollabEvent;
 use super::state::CollabState;
 use super::state::CollabStats;
 use super::versioned::FieldVersion;
@@ -90,7 +90,7 @@ impl Collaboration {
         })?;
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (state_tx, state) = watch::channel(CollabState::default());
-        let hub = Arc::new(CollabHub::default());
+        let hub = Arc::new(collab_hub(config.stream_buffer));
         let actor = Actor::new(client.clone(), config, command_rx, Arc::clone(&hub), state_tx);
         runtime.spawn(actor.run());
         Ok(Self { client: client.clone(), commands, hub, state })
@@ -209,9 +209,28 @@ impl Collaboration {
         self.ask(|done| Command::FieldWrite { room, field, value, done }).await?
     }
 
-    /// Every event from now on.
+    /// Every event from now on, bounded by `CollabConfig::stream_buffer`: a reader that falls
+    /// behind gets [`CollabEvent::Lagged`](crate::CollabEvent::Lagged) where events were
+    /// dropped.
     pub fn events(&self) -> CollabEventStream {
-        CollabEventStream { receiver: self.hub.subscribe() }
+        collab_stream(&self.hub, None, None)
+    }
+
+    /// The verdicts on optimistic updates from now on
+    /// ([`CollabEvent::Outcome`](crate::CollabEvent::Outcome)), and lag notices: nothing else
+    /// is queued for this stream.
+    ///
+    /// ```no_run
+    /// # async fn demo(collab: tether_core::Collaboration) {
+    /// let mut outcomes = collab.outcomes();
+    /// while let Some(event) = outcomes.recv().await {
+    ///     println!("{event:?}");
+    /// }
+    /// # }
+    /// ```
+    pub fn outcomes(&self) -> CollabEventStream {
+        let wanted = Box::new(|event: &CollabEvent| matches!(event, CollabEvent::Outcome(_)));
+        collab_stream(&self.hub, None, Some(wanted))
     }
 
     /// The rosters and fields of every joined room: `borrow()` for now, `changed()` or

@@ -12,7 +12,7 @@ use super::wire::FieldActivityKind;
 use super::wire::{self, Incoming};
 use crate::model::ErrorKind;
 use crate::model::LeaveReason;
-use crate::model::{AckReply, Error, Event};
+use crate::model::{AckReply, DisconnectReason, Error, Event};
 use serde_json::Value;
 use std::time::Instant;
 
@@ -42,23 +42,9 @@ impl Actor {
                     }
                 }
             }
-            Event::Connected { recovered } => {
-                self.online = true;
-                self.fields.set_online(true, now);
-                self.flush_field_sends().await;
-                for (room, (state, tool)) in self.local_presence.clone() {
-                    self.send_presence(&room, state, tool.as_deref()).await;
-                }
-                if recovered {
-                    // The server kept our rooms (no re-join follows) and replayed what we
-                    // missed; a snapshot still confirms the roster.
-                    let rooms: Vec<String> = self.rosters.keys().cloned().collect();
-                    for room in rooms {
-                        self.request_snapshot(&room);
-                    }
-                }
-            }
+            Event::Connected { recovered } => self.on_connected(recovered, now).await,
             Event::RoomJoined { room } => self.request_snapshot(&room),
+            Event::Lagged { skipped } => self.on_missed_events(skipped).await,
             Event::Disconnected { .. } => {
                 self.online = false;
                 self.versioned.connection_lost();
@@ -72,6 +58,46 @@ impl Actor {
                 self.dirty = true;
             }
             _ => {}
+        }
+    }
+
+    async fn on_connected(&mut self, recovered: bool, now: Instant) {
+        self.online = true;
+        self.fields.set_online(true, now);
+        self.flush_field_sends().await;
+        for (room, (state, tool)) in self.local_presence.clone() {
+            self.send_presence(&room, state, tool.as_deref()).await;
+        }
+        if recovered {
+            // The server kept our rooms (no re-join follows) and replayed what we missed; a
+            // snapshot still confirms the roster.
+            let rooms: Vec<String> = self.rosters.keys().cloned().collect();
+            for room in rooms {
+                self.request_snapshot(&room);
+            }
+        }
+    }
+
+    /// The helpers' own stream of client events dropped `skipped` of them (this task fell
+    /// behind its bounds): a connect, a disconnect, a join or a snapshot answer may be among
+    /// them. The connection state is taken from the client's watch, and every roster is asked
+    /// for afresh.
+    async fn on_missed_events(&mut self, skipped: u64) {
+        tracing::warn!(skipped, "collaboration fell behind the client's events; resyncing");
+        self.stats.missed_client_events += skipped;
+        let online = self.connected();
+        if self.online && !online {
+            let reason = DisconnectReason::TransportClosed("missed while behind".into());
+            Box::pin(self.on_client_event(Event::Disconnected { reason, will_reconnect: true }))
+                .await;
+            return;
+        }
+        // An answer to a snapshot in flight may be among what was dropped.
+        self.snapshots_in_flight.clear();
+        if online {
+            // As after a recovered session: the engine re-joined by itself, and every roster
+            // is asked for again.
+            self.on_connected(true, now()).await;
         }
     }
 

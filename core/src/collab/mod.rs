@@ -4,7 +4,8 @@
 //!
 //! From the bottom: the settings (`config`, `events`: the wire event names), the wire format
 //! (`wire`), the pure machines, each tested on its own (`presence`, `cursor`, `typing`,
-//! `optimistic`, `versioned`), what the app reads (`state`, `event_stream`), then the task that
+//! `optimistic`, `versioned`), what the app reads (`state`, `event_stream`: bounded streams over
+//! the client's fan-out), then the task that
 //! wires the machines to the client (`command`, `actor`, `inbound`) and the handle apps hold
 //! (`handle`: [`Collaboration`]).
 //!

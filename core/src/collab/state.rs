@@ -5,7 +5,7 @@ use super::cursor::CursorCounts;
 use super::optimistic::OptimisticOutcome;
 use super::versioned::{Conflict, FieldVersion};
 use super::wire::BadPayload;
-use crate::model::{Member, PresenceChange};
+use crate::model::{json_size_hint, Member, PresenceChange};
 use std::collections::BTreeMap;
 
 /// Something that happened in a collaboration.
@@ -29,6 +29,36 @@ pub enum CollabEvent {
     Outcome(OptimisticOutcome),
     /// The server sent a collaboration event that could not be read; it was ignored.
     BadPayload(BadPayload),
+    /// This stream's reader fell behind its bounds (`CollabConfig::stream_buffer`) and
+    /// `skipped` events were dropped from its queue here. The state watch still has every
+    /// roster and field as they are now. Counted in `CollabStats::stream_dropped`.
+    Lagged {
+        /// How many events this stream dropped at this point.
+        skipped: u64,
+    },
+}
+
+impl CollabEvent {
+    /// Approximate bytes this event holds, for the byte bounds of the streams that queue it:
+    /// its own size plus its names, texts and JSON values.
+    pub fn size_hint(&self) -> usize {
+        let carried = match self {
+            Self::Presence(_) | Self::Lagged { .. } => 0,
+            Self::FieldUpdated { room, field, value } => {
+                room.len() + field.len() + json_size_hint(&value.value)
+            }
+            Self::Conflict(c) => {
+                c.room.len()
+                    + c.field.len()
+                    + json_size_hint(&c.local)
+                    + json_size_hint(&c.server)
+                    + json_size_hint(&c.resolved)
+            }
+            Self::Outcome(o) => o.room.len() + o.event.len() + json_size_hint(&o.payload),
+            Self::BadPayload(bad) => bad.event.len() + bad.problem.len(),
+        };
+        std::mem::size_of::<Self>() + carried
+    }
 }
 
 /// One room as this client sees it.
@@ -71,4 +101,10 @@ pub struct CollabStats {
     pub conflicts: u64,
     /// Sends the client refused (closed client, full outbox).
     pub send_errors: u64,
+    /// Events dropped from collaboration streams (`Collaboration::events`) whose readers fell
+    /// behind their bounds, over all of them; each reader was told with `CollabEvent::Lagged`.
+    pub stream_dropped: u64,
+    /// Client events the helpers themselves could not keep up with (dropped from their own
+    /// bounded stream). After such a gap they ask the server for every room's snapshot again.
+    pub missed_client_events: u64,
 }

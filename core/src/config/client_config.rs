@@ -5,6 +5,7 @@ use super::backoff::BackoffPolicy;
 use super::health::HealthThresholds;
 use super::network::NetworkConfig;
 use super::outbox::OverflowPolicy;
+use super::stream_buffer::StreamBuffer;
 use crate::protocol::{ProtocolConfig, SocketIoConfig};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -87,6 +88,11 @@ pub struct Config {
     pub dedup_window: usize,
     /// Largest message accepted in either direction, in bytes. Default 1 MiB.
     pub max_message_bytes: usize,
+    /// The bounds of every stream the app reads (`events()`, `subscribe()` unless its options
+    /// name their own), each reader's queue on its own, and what a full one drops. Default
+    /// 16,384 events or 16 MiB, dropping the oldest ([`StreamBuffer`]). A change through
+    /// `update_config` applies to streams made afterwards.
+    pub stream_buffer: StreamBuffer,
     /// Largest single WebSocket frame accepted, in bytes. Default 1 MiB.
     pub max_frame_bytes: usize,
     /// The read buffer each connection keeps, in bytes. Default 1 KiB (tungstenite's 128 KiB
@@ -139,6 +145,7 @@ impl Default for Config {
             dedup_field: Some("messageId".to_owned()),
             dedup_window: 1024,
             max_message_bytes: 1024 * 1024,
+            stream_buffer: StreamBuffer::default(),
             max_frame_bytes: 1024 * 1024,
             read_buffer_bytes: 1024,
             write_buffer_bytes: 4096,

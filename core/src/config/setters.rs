@@ -4,6 +4,7 @@ use super::backoff::{BackoffPolicy, Jitter};
 use super::client_config::Config;
 use super::health::HealthThresholds;
 use super::outbox::OverflowPolicy;
+use super::stream_buffer::StreamBuffer;
 use crate::protocol::{PhoenixConfig, ProtocolConfig, RawWebSocketConfig, SocketIoConfig};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -305,6 +306,19 @@ impl Config {
     pub fn with_size_limits(mut self, max_message_bytes: usize, max_frame_bytes: usize) -> Self {
         self.max_message_bytes = max_message_bytes;
         self.max_frame_bytes = max_frame_bytes;
+        self
+    }
+
+    /// Bounds (items, bytes) and overflow policy of every stream the app reads.
+    ///
+    /// ```
+    /// use tether_core::{Config, StreamBuffer, StreamOverflow};
+    /// let config = Config::new("ws://h")
+    ///     .with_stream_buffer(StreamBuffer::new(512, 1024 * 1024).with_overflow(StreamOverflow::DropNewest));
+    /// assert_eq!(config.stream_buffer.max_items, 512);
+    /// ```
+    pub fn with_stream_buffer(mut self, buffer: StreamBuffer) -> Self {
+        self.stream_buffer = buffer;
         self
     }
 

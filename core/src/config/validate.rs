@@ -58,6 +58,7 @@ impl Config {
         at_least("max_frame_bytes", self.max_frame_bytes, 1)?;
         at_least("read_buffer_bytes", self.read_buffer_bytes, 256)?;
         at_least("write_buffer_bytes", self.write_buffer_bytes, 256)?;
+        self.stream_buffer.validate()?;
         if self.dedup_field.is_some() {
             at_least("dedup_window", self.dedup_window, 1)?;
         }

@@ -6,6 +6,7 @@ use super::connection_state::DisconnectReason;
 use super::drop_reason::DropReason;
 use super::error::{AckError, Error};
 use super::health::{Health, Quality};
+use super::message::json_size_hint;
 use super::message::{AckId, AckReply, IncomingMessage, OutgoingMessage};
 use super::presence::PresenceChange;
 use serde_json::Value;
@@ -108,4 +109,47 @@ pub enum Event {
     /// A non-fatal problem: a malformed frame from the server, a transport error that triggers a
     /// reconnect. Counted in `error_count`.
     Error(Error),
+    /// This stream's reader fell behind its bounds (`Config::stream_buffer`) and `skipped`
+    /// events were dropped from its queue here, between the event before this one and the one
+    /// after. Never published by the engine: each stream makes its own, before the next event
+    /// its reader gets (two in a row add up: the event after the first was dropped too before
+    /// it was read). Counted in `Stats::stream_dropped`.
+    Lagged {
+        /// How many events this stream dropped at this point.
+        skipped: u64,
+    },
+}
+
+impl Event {
+    /// Approximate bytes this event holds, for the byte bounds of the streams that queue it:
+    /// the event's own size plus the size hints of what it carries (payloads, names, texts).
+    ///
+    /// ```
+    /// use tether_core::{Event, IncomingMessage};
+    /// let small = Event::Connected { recovered: false };
+    /// assert_eq!(small.size_hint(), std::mem::size_of::<Event>());
+    /// ```
+    pub fn size_hint(&self) -> usize {
+        let carried = match self {
+            Self::Message(message) => message.size_hint() + message.namespace.len(),
+            Self::Dropped { message, .. } => message.size_hint(),
+            Self::AckSettled { result: Ok(reply), .. } => reply.size_hint(),
+            Self::AckSettled { result: Err(_), .. } => 0,
+            Self::RoomJoined { room } => room.len(),
+            Self::RoomJoinFailed { room, reason }
+            | Self::RoomError { room, reason }
+            | Self::RoomClosed { room, reason } => room.len() + reason.len(),
+            Self::RoomJoinReply { room, response } => room.len() + json_size_hint(response),
+            Self::Presence(change) => change.size_hint(),
+            Self::NamespaceConnected { namespace, .. }
+            | Self::NamespaceDisconnected { namespace } => namespace.len(),
+            Self::Error(error) => error.message().len(),
+            Self::StateChanged(_)
+            | Self::HealthChanged { .. }
+            | Self::Connected { .. }
+            | Self::Disconnected { .. }
+            | Self::Lagged { .. } => 0,
+        };
+        std::mem::size_of::<Self>() + carried
+    }
 }

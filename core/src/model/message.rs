@@ -126,7 +126,7 @@ impl OutgoingMessage {
 
     /// Approximate size in bytes, used for the outbox byte bound and the byte counters.
     pub fn size_hint(&self) -> usize {
-        let json: usize = self.data.iter().map(json_size).sum();
+        let json: usize = self.data.iter().map(json_size_hint).sum();
         self.event.len()
             + self.namespace.len()
             + json
@@ -176,7 +176,7 @@ impl IncomingMessage {
 
     /// Approximate size in bytes, for the byte counters.
     pub fn size_hint(&self) -> usize {
-        let json: usize = self.data.iter().map(json_size).sum();
+        let json: usize = self.data.iter().map(json_size_hint).sum();
         self.event.len() + json + self.binary.iter().map(Vec::len).sum::<usize>()
     }
 }
@@ -190,14 +190,29 @@ pub struct AckReply {
     pub binary: Vec<Vec<u8>>,
 }
 
-fn json_size(value: &Value) -> usize {
+impl AckReply {
+    /// Approximate size in bytes (the arguments as JSON, plus the attachments).
+    pub fn size_hint(&self) -> usize {
+        self.data.iter().map(json_size_hint).sum::<usize>()
+            + self.binary.iter().map(Vec::len).sum::<usize>()
+    }
+}
+
+/// Approximate size of `value` as JSON text, in bytes: what the size hints of messages count
+/// (numbers count 8 whatever their digits).
+///
+/// ```
+/// let value = serde_json::json!({"n": 1, "room": "a"});
+/// assert_eq!(tether_core::model::json_size_hint(&value), 2 + (1 + 3 + 8) + (4 + 3 + 3));
+/// ```
+pub fn json_size_hint(value: &Value) -> usize {
     match value {
         Value::Null | Value::Bool(_) => 5,
         Value::Number(_) => 8,
         Value::String(s) => s.len() + 2,
-        Value::Array(items) => 2 + items.iter().map(json_size).sum::<usize>(),
+        Value::Array(items) => 2 + items.iter().map(json_size_hint).sum::<usize>(),
         Value::Object(map) => {
-            2 + map.iter().map(|(k, v)| k.len() + 3 + json_size(v)).sum::<usize>()
+            2 + map.iter().map(|(k, v)| k.len() + 3 + json_size_hint(v)).sum::<usize>()
         }
     }
 }

@@ -183,4 +183,29 @@ impl PresenceChange {
             | Self::Synced { room, .. } => room,
         }
     }
+
+    /// Approximate bytes this change holds (for the byte bounds of streams).
+    pub fn size_hint(&self) -> usize {
+        match self {
+            Self::Joined { room, member } | Self::Updated { room, member, .. } => {
+                room.len() + member.size_hint()
+            }
+            Self::Left { room, user_id, .. } => room.len() + user_id.len(),
+            Self::Synced { room, members } => {
+                room.len() + members.iter().map(Member::size_hint).sum::<usize>()
+            }
+        }
+    }
+}
+
+impl Member {
+    /// Approximate bytes this member holds (for the byte bounds of streams).
+    pub fn size_hint(&self) -> usize {
+        let texts = [&self.role, &self.field, &self.typing_in, &self.tool]
+            .iter()
+            .map(|t| t.as_ref().map_or(0, String::len))
+            .sum::<usize>();
+        let metas: usize = self.metas.iter().map(super::message::json_size_hint).sum();
+        std::mem::size_of::<Self>() + self.user_id.len() + self.name.len() + texts + metas
+    }
 }

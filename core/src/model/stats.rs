@@ -77,4 +77,15 @@ pub struct Stats {
     /// [`TransportKind::Polling`] the latency figures are the round trips of the polling
     /// requests that carry the client's packets (there are no WebSocket pings).
     pub transport: Option<TransportKind>,
+    /// Streams open now (`events()`, `subscribe()`, and the ones the engine and the
+    /// collaboration helpers read themselves). A dropped stream leaves at once.
+    pub streams: usize,
+    /// Events waiting in those streams for their readers now, over all of them.
+    pub stream_queued: usize,
+    /// The bytes of those events (as their size hints count them).
+    pub stream_queued_bytes: usize,
+    /// Events dropped from streams whose readers fell behind their bounds
+    /// (`Config::stream_buffer`), over the client's life; each reader was told with a lag
+    /// notice (`Event::Lagged`).
+    pub stream_dropped: u64,
 }

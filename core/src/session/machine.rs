@@ -386,6 +386,11 @@ impl Session {
             in_flight: self.acks.messages_in_flight(),
             rooms: self.rooms.len(),
             transport: self.transport.filter(|_| matches!(self.phase, Phase::Ready { .. })),
+            // The streams belong to the client, which fills these in.
+            streams: 0,
+            stream_queued: 0,
+            stream_queued_bytes: 0,
+            stream_dropped: 0,
         }
     }
 

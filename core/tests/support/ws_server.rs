@@ -1,5 +1,7 @@
 //! A bare tokio-tungstenite server for the raw WebSocket tests: echoes every text and binary
-//! message, records what it received, and can misbehave on request.
+//! message, records what it received, and can misbehave on request. Like the benches' bare
+//! server, a text `flood:N` is answered with N texts `f0`, `f1`, ... sent back to back (and not
+//! echoed), for the tests of slow and absent readers.
 
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
@@ -135,7 +137,15 @@ async fn serve(listener: TcpListener, behaviour: Behaviour, shared: Arc<Shared>)
                         if let Ok(mut received) = shared.received.lock() {
                             received.push(text.as_str().to_owned());
                         }
-                        Some(Message::Text(text))
+                        match text.as_str().strip_prefix("flood:").map(str::parse::<u64>) {
+                            Some(Ok(n)) => {
+                                if flood(&mut socket, n).await.is_err() {
+                                    break;
+                                }
+                                None
+                            }
+                            _ => Some(Message::Text(text)),
+                        }
                     }
                     Message::Binary(bytes) => Some(Message::Binary(bytes)),
                     Message::Close(_) => break,
@@ -155,4 +165,15 @@ async fn serve(listener: TcpListener, behaviour: Behaviour, shared: Arc<Shared>)
             shared.open.fetch_sub(1, Ordering::SeqCst);
         });
     }
+}
+
+/// Sends `n` small texts as fast as the socket takes them: queued with `feed`, flushed once.
+async fn flood<S>(socket: &mut S, n: u64) -> Result<(), tokio_tungstenite::tungstenite::Error>
+where
+    S: futures_util::Sink<Message, Error = tokio_tungstenite::tungstenite::Error> + Unpin,
+{
+    for i in 0..n {
+        socket.feed(Message::text(format!("f{i}"))).await?;
+    }
+    socket.flush().await
 }

@@ -367,6 +367,10 @@ impl Worker {
             CollabEvent::BadPayload(bad) => {
                 self.log.push(who, EntryKind::Connection, format!("ignored a bad event: {bad}"));
             }
+            CollabEvent::Lagged { skipped } => {
+                let text = format!("fell behind: {skipped} collaboration events skipped");
+                self.log.push(who, EntryKind::Connection, text);
+            }
         }
     }
 

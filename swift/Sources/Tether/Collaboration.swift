@@ -35,8 +35,15 @@ extension Collaboration {
     }
 
     /// Every optimistic update's verdict (confirmed, or rolled back with the payload to undo),
-    /// exactly one per id.
+    /// exactly one per id, to a reader that keeps up: one that falls behind holds at most 16,384
+    /// here (and as many on the Rust side), dropping the oldest (`.bufferingNewest`, as the
+    /// Rust side's default `StreamBufferOptions`).
     public var outcomes: AsyncStream<OptimisticOutcome> {
-        subscriptionStream { yield in self.subscribeOutcomes(listener: OutcomeHandler(yield)) }
+        boundedStream(buffer: StreamBufferOptions(), element: { (chunk: Chunk<OptimisticOutcome>) in
+            if case .values(let outcomes) = chunk { return outcomes.first }
+            return nil
+        }) { yield, lagged in
+            self.subscribeOutcomes(listener: OutcomeHandler(yield), lagListener: LagHandler(lagged))
+        }
     }
 }

@@ -20,6 +20,8 @@ import Foundation
 public final class TetherClient: Sendable {
     /// The generated client underneath, for what this wrapper does not cover.
     public let raw: Client
+    /// The bounds of every stream's buffer: the config's `streamBuffer`.
+    private let streamBuffer: StreamBufferOptions
     /// Makes the encoder of payloads and the decoder of replies (the sugar in other files uses
     /// them too).
     let makeEncoder: @Sendable () -> JSONEncoder
@@ -40,6 +42,7 @@ public final class TetherClient: Sendable {
         decoder: @escaping @Sendable () -> JSONDecoder = { JSONDecoder() }
     ) throws {
         raw = try Client(config: config, tokenProvider: tokenProvider)
+        streamBuffer = config.streamBuffer
         makeEncoder = encoder
         makeDecoder = decoder
     }
@@ -275,41 +278,91 @@ public final class TetherClient: Sendable {
     /// The connection state: the current one at once, then each change. Each access starts a
     /// new subscription, which ends when the consuming task is cancelled or the stream is
     /// released (as when `for await state in client.stateUpdates { ... }` ends).
-    /// Changes that happen faster than the Rust side can hand them over are conflated to the
-    /// latest; `events` has every transition.
+    /// Changes that happen faster than the reader takes them are conflated to the latest
+    /// (`.bufferingNewest(1)`); `events` has every transition.
     public var stateUpdates: AsyncStream<ConnectionState> {
-        subscriptionStream { yield in raw.subscribeState(listener: StateHandler(yield)) }
-    }
-
-    /// Health and quality: the current value at once, then each change.
-    public var healthUpdates: AsyncStream<HealthStatus> {
-        subscriptionStream { yield in raw.subscribeHealth(listener: HealthHandler(yield)) }
-    }
-
-    /// Every event from now on, in order, none skipped: state changes, messages, room joins,
-    /// acknowledgements settled, dropped messages, non-fatal errors.
-    public var events: AsyncStream<Event> {
-        subscriptionStream { yield in raw.subscribeEvents(listener: EventHandler(yield)) }
-    }
-
-    /// Server messages that match `filter` (event names, room, pacing).
-    public func messages(_ filter: MessageFilter = MessageFilter()) -> AsyncStream<IncomingMessage> {
-        subscriptionStream { yield in
-            raw.subscribeMessages(filter: filter, listener: MessageHandler(yield))
+        subscriptionStream(bufferingPolicy: .bufferingNewest(1)) { yield in
+            raw.subscribeState(listener: StateHandler(yield))
         }
+    }
+
+    /// Health and quality: the current value at once, then each change (conflated, like
+    /// `stateUpdates`).
+    public var healthUpdates: AsyncStream<HealthStatus> {
+        subscriptionStream(bufferingPolicy: .bufferingNewest(1)) { yield in
+            raw.subscribeHealth(listener: HealthHandler(yield))
+        }
+    }
+
+    /// Every event from now on, in order: state changes, messages, room joins, acknowledgements
+    /// settled, dropped messages, non-fatal errors. A reader that falls behind holds at most the
+    /// config's `streamBuffer.maxItems` events here (and as many on the Rust side), by the same
+    /// policy (`.bufferingNewest` for `.dropOldest`, the default; `.bufferingOldest` for
+    /// `.dropNewest`), and gets `.lagged(skipped:)` where events were dropped, before the next
+    /// event.
+    public var events: AsyncStream<Event> {
+        boundedStream(buffer: streamBuffer, element: { (chunk: Chunk<Event>) -> Event? in
+            switch chunk {
+            case .lost(let skipped): return .lagged(skipped: skipped)
+            case .values(let events): return events.first
+            }
+        }) { yield, lagged in
+            raw.subscribeEvents(listener: EventHandler { event in
+                if case .lagged(let skipped) = event { lagged(skipped) } else { yield(event) }
+            })
+        }
+    }
+
+    /// Server messages that match `filter` (event names, room, pacing), bounded by its `buffer`
+    /// (else the config's `streamBuffer`) here and on the Rust side, by the same policy;
+    /// `onLagged`, if given, is called with how many were dropped (because the reader fell
+    /// behind) right before the next message the reader gets.
+    public func messages(
+        _ filter: MessageFilter = MessageFilter(),
+        onLagged: (@Sendable (UInt64) -> Void)? = nil
+    ) -> AsyncStream<IncomingMessage> {
+        messageStream(filter, maxBatch: 1, onLagged: onLagged) { $0.first }
     }
 
     /// Server messages that match `filter`, each element every message that was ready (up to
     /// `maxBatch`), in order: one call from the library per burst instead of one per message.
+    /// The bound counts messages, however they are batched; a batch never spans a gap
+    /// (`onLagged` is called between the two).
     public func messageBatches(
         _ filter: MessageFilter = MessageFilter(),
-        maxBatch: Int = 256
+        maxBatch: Int = 256,
+        onLagged: (@Sendable (UInt64) -> Void)? = nil
     ) -> AsyncStream<[IncomingMessage]> {
-        subscriptionStream { yield in
+        messageStream(filter, maxBatch: maxBatch, onLagged: onLagged) { $0 }
+    }
+
+    /// The messages matching `filter` from a batch listener (one call from the library per
+    /// burst), bounded like `events`, as elements made by `element` from each run of them.
+    private func messageStream<Element: Sendable>(
+        _ filter: MessageFilter,
+        maxBatch: Int,
+        onLagged: (@Sendable (UInt64) -> Void)?,
+        element: @escaping @Sendable ([IncomingMessage]) -> Element?
+    ) -> AsyncStream<Element> {
+        let batch = UInt32(clamping: max(maxBatch, 1))
+        return boundedStream(
+            buffer: filter.buffer ?? streamBuffer,
+            maxBatch: Int(batch),
+            element: { (chunk: Chunk<IncomingMessage>) -> Element? in
+                switch chunk {
+                case .lost(let skipped):
+                    onLagged?(skipped)
+                    return nil
+                case .values(let messages):
+                    return element(messages)
+                }
+            }
+        ) { yield, lagged in
             raw.subscribeMessageBatches(
                 filter: filter,
-                maxBatch: UInt32(clamping: max(maxBatch, 1)),
-                listener: MessageBatchHandler(yield)
+                maxBatch: batch,
+                listener: MessageBatchHandler { messages in messages.forEach(yield) },
+                lagListener: LagHandler(lagged)
             )
         }
     }

@@ -176,7 +176,10 @@ guard let url = options["--raw-url"] else { fail("usage: TetherBenchW6 --raw-url
 let n = options["--n"].flatMap(Int.init) ?? 200_000
 
 do {
-    let client = try Client(config: ClientConfig(urls: [url], protocol: .rawWebSocket))
+    // W6 times the delivery of every message, so the listeners' streams may hold the whole
+    // flood (by default they keep the newest 16,384 for a listener that falls behind).
+    let wholeFlood = StreamBufferOptions(maxItems: UInt64(n) + 1024, maxBytes: UInt64.max)
+    let client = try Client(config: ClientConfig(urls: [url], protocol: .rawWebSocket, streamBuffer: wholeFlood))
     try await client.connect()
     try await emits(client, n: n, batch: 1)
     try await emits(client, n: n, batch: 512)

@@ -40,9 +40,16 @@ final class SubscriptionTests: TetherTestCase {
         // The streams of TetherClient, built here so the test can watch their Rust handles.
         let handles = Collected<TaskHandle>()
         func echoes() -> AsyncStream<IncomingMessage> {
-            subscriptionStream { yield in
-                let handle = client.raw.subscribeMessages(
-                    filter: MessageFilter(events: ["echo"]), listener: MessageHandler(yield))
+            boundedStream(buffer: StreamBufferOptions(), element: { (chunk: Chunk<IncomingMessage>) in
+                if case .values(let messages) = chunk { return messages.first }
+                return nil
+            }) { yield, lagged in
+                let handle = client.raw.subscribeMessageBatches(
+                    filter: MessageFilter(events: ["echo"]),
+                    maxBatch: 1,
+                    listener: MessageBatchHandler { $0.forEach(yield) },
+                    lagListener: LagHandler(lagged)
+                )
                 handles.append(handle)
                 return handle
             }

@@ -412,6 +412,23 @@ async function runCommand(c) {
       target().emit(c.event, Buffer.from(c.base64, "base64"));
       return;
     }
+    case "flood": {
+      // `count` events named in turn from `events`, each with one argument {n: i, ...data}
+      // (a top-level "$n" in data becomes i too), in chunks that let the socket drain between
+      // them (one event loop turn per chunk).
+      const names = Array.isArray(c.events) && c.events.length > 0 ? c.events : null;
+      if (!names || !names.every((e) => typeof e === "string")) throw new Error("missing events");
+      const count = Number.isInteger(c.count) && c.count >= 0 ? c.count : null;
+      if (count === null) throw new Error("missing count");
+      const extra = c.data && typeof c.data === "object" && !Array.isArray(c.data) ? c.data : {};
+      for (let i = 0; i < count; i++) {
+        const arg = { n: i };
+        for (const [key, value] of Object.entries(extra)) arg[key] = value === "$n" ? i : value;
+        target().emit(names[i % names.length], arg);
+        if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
+      }
+      return;
+    }
     case "disconnect-all": {
       io.of(nspName).disconnectSockets(c.close === true);
       return;

@@ -55,6 +55,10 @@ fn bad_values_name_their_field() {
     assert_eq!(field_of(base().with_buffers(10, 4096)), "read_buffer_bytes");
     assert_eq!(field_of(base().with_size_limits(0, 1)), "max_message_bytes");
     assert_eq!(field_of(base().with_failover_after(0)), "failover_after");
+    let no_room = crate::config::StreamBuffer::new(0, 1024);
+    assert_eq!(field_of(base().with_stream_buffer(no_room)), "stream_buffer.max_items");
+    let no_bytes = crate::config::StreamBuffer::new(16, 0);
+    assert_eq!(field_of(base().with_stream_buffer(no_bytes)), "stream_buffer.max_bytes");
     assert_eq!(field_of(base().with_ack_timeout(Duration::MAX)), "ack_timeout");
     assert_eq!(
         field_of(base().with_reconnect_delays(Duration::from_secs(1), Duration::MAX)),

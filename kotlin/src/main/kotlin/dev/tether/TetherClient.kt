@@ -12,18 +12,17 @@ import dev.tether.ffi.HealthStatus
 import dev.tether.ffi.IncomingMessage
 import dev.tether.ffi.MessageFilter
 import dev.tether.ffi.MessageBatchListener
-import dev.tether.ffi.MessageListener
 import dev.tether.ffi.OutgoingMessage
 import dev.tether.ffi.RateLimit
 import dev.tether.ffi.StateListener
 import dev.tether.ffi.Stats
+import dev.tether.ffi.StreamBufferOptions
 import dev.tether.ffi.TaskHandle
-import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
-import kotlinx.coroutines.flow.flow
+import kotlinx.coroutines.flow.transform
 import kotlinx.serialization.json.JsonArray
 import kotlinx.serialization.json.JsonElement
 import kotlinx.serialization.json.encodeToJsonElement
@@ -47,6 +46,8 @@ import kotlin.time.Duration
 class TetherClient private constructor(
     /** The generated client, for what the sugar does not cover. */
     val raw: Client,
+    /** The bounds of every flow's buffer: the config's `streamBuffer`. */
+    private val streamBuffer: StreamBufferOptions,
 ) : AutoCloseable {
 
     /**
@@ -54,7 +55,7 @@ class TetherClient private constructor(
      * not connect until [connect] or [start].
      */
     constructor(config: ClientConfig, tokenProvider: TokenProvider? = null) :
-        this(Client(config, tokenProvider?.let(::FfiTokenProvider)))
+        this(Client(config, tokenProvider?.let(::FfiTokenProvider)), config.streamBuffer)
 
     private val stateValue = MutableStateFlow(raw.state())
     private val healthValue = MutableStateFlow(raw.health())
@@ -77,45 +78,80 @@ class TetherClient private constructor(
     val health: StateFlow<HealthStatus> = healthValue.asStateFlow()
 
     /**
-     * Every event from the moment collection starts, in order, none skipped (each state
-     * transition included, as [Event.StateChanged]). The subscription is made when collection
-     * starts (before the collector first suspends) and cancelled when it stops.
+     * Every event from the moment collection starts, in order (each state transition included,
+     * as [Event.StateChanged]). A collector that falls behind holds at most the config's
+     * `streamBuffer.maxItems` events here (and as many on the Rust side); what the policy drops
+     * (`DROP_OLDEST` by default) is announced by an [Event.Lagged] before the next event it
+     * gets. The subscription is made when collection starts (before the collector first
+     * suspends) and cancelled when it stops.
      */
-    val events: Flow<Event> = subscription { send ->
+    val events: Flow<Event> = boundedSubscription<Event>(streamBuffer) { send, lagged ->
         raw.subscribeEvents(object : EventListener {
-            override fun onEvent(event: Event) = send(event)
+            override fun onEvent(event: Event) = if (event is Event.Lagged) lagged(event.skipped) else send(event)
         })
-    }
-
-    /**
-     * Server messages named [events] (all if none), optionally only those naming [room], paced
-     * by [rate]. Subscribed when collection starts, like [TetherClient.events].
-     */
-    fun messages(vararg events: String, room: String? = null, rate: RateLimit? = null): Flow<IncomingMessage> {
-        val filter = MessageFilter(events = events.toList(), room = room, rate = rate)
-        return subscription { send ->
-            raw.subscribeMessages(filter, object : MessageListener {
-                override fun onMessage(message: IncomingMessage) = send(message)
-            })
+    }.transform { item ->
+        when (item) {
+            is StreamItem.Lost -> emit(Event.Lagged(item.skipped))
+            is StreamItem.Values -> item.values.forEach { emit(it) }
         }
     }
 
     /**
+     * Server messages named [events] (all if none), optionally only those naming [room], paced
+     * by [rate], bounded by [buffer] (else the config's `streamBuffer`) on the Rust side and
+     * here; [onLagged], if given, is called with how many were dropped (because the collector
+     * fell behind) right before the next message it gets. Subscribed when collection starts,
+     * like [TetherClient.events].
+     */
+    fun messages(
+        vararg events: String,
+        room: String? = null,
+        rate: RateLimit? = null,
+        buffer: StreamBufferOptions? = null,
+        onLagged: ((ULong) -> Unit)? = null,
+    ): Flow<IncomingMessage> =
+        messageItems(MessageFilter(events = events.toList(), room = room, rate = rate, buffer = buffer), 1)
+            .transform { item ->
+                when (item) {
+                    is StreamItem.Lost -> onLagged?.invoke(item.skipped)
+                    is StreamItem.Values -> item.values.forEach { emit(it) }
+                }
+            }
+
+    /**
      * Like [messages], but each item is every matching message that was ready, up to
      * [maxBatch], in order: one native callback per burst instead of one per message, for
-     * streams of thousands of messages a second.
+     * streams of thousands of messages a second. The bound counts messages, however they are
+     * batched; a batch never spans a gap ([onLagged] is called between the two).
      */
     fun messageBatches(
         vararg events: String,
         room: String? = null,
         rate: RateLimit? = null,
         maxBatch: Int = 256,
-    ): Flow<List<IncomingMessage>> {
-        val filter = MessageFilter(events = events.toList(), room = room, rate = rate)
-        return subscription { send ->
-            raw.subscribeMessageBatches(filter, maxBatch.coerceAtLeast(1).toUInt(), object : MessageBatchListener {
-                override fun onMessages(messages: List<IncomingMessage>) = send(messages)
-            })
+        buffer: StreamBufferOptions? = null,
+        onLagged: ((ULong) -> Unit)? = null,
+    ): Flow<List<IncomingMessage>> =
+        messageItems(MessageFilter(events = events.toList(), room = room, rate = rate, buffer = buffer), maxBatch)
+            .transform { item ->
+                when (item) {
+                    is StreamItem.Lost -> onLagged?.invoke(item.skipped)
+                    is StreamItem.Values -> emit(item.values)
+                }
+            }
+
+    /** The messages matching [filter], from a batch listener (one native call per burst). */
+    private fun messageItems(filter: MessageFilter, maxBatch: Int): Flow<StreamItem<IncomingMessage>> {
+        val batch = maxBatch.coerceAtLeast(1)
+        return boundedSubscription(filter.buffer ?: streamBuffer, batch) { send, lagged ->
+            raw.subscribeMessageBatches(
+                filter,
+                batch.toUInt(),
+                object : MessageBatchListener {
+                    override fun onMessages(messages: List<IncomingMessage>) = messages.forEach(send)
+                },
+                LagCounter(lagged),
+            )
         }
     }
 

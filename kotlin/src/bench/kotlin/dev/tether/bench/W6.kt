@@ -6,6 +6,7 @@ import dev.tether.ffi.IncomingMessage
 import dev.tether.ffi.MessageBatchListener
 import dev.tether.ffi.MessageFilter
 import dev.tether.ffi.MessageListener
+import dev.tether.ffi.StreamBufferOptions
 import dev.tether.ffi.TetherException
 import dev.tether.ffi.WireProtocol
 import kotlinx.coroutines.runBlocking
@@ -30,7 +31,10 @@ fun main(args: Array<String>) {
     val url = options["--raw-url"] ?: fail("usage: W6 --raw-url ws://host:port [--n count]")
     val n = options["--n"]?.toInt() ?: 200_000
 
-    val config = ClientConfig(urls = listOf(url), protocol = WireProtocol.RAW_WEB_SOCKET)
+    // W6 times the delivery of every message, so the listeners' streams may hold the whole
+    // flood (by default they keep the newest 16,384 for a listener that falls behind).
+    val wholeFlood = StreamBufferOptions(maxItems = n.toULong() + 1024u, maxBytes = ULong.MAX_VALUE)
+    val config = ClientConfig(urls = listOf(url), protocol = WireProtocol.RAW_WEB_SOCKET, streamBuffer = wholeFlood)
     val client = Client(config, null)
     runBlocking { client.connect() }
     emits(client, n, batch = 1)
