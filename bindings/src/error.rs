@@ -51,10 +51,8 @@ pub enum TetherError {
     /// says what it answered.
     #[error("{message}")]
     Refused {
-        /// What happened, for humans.
+        /// What the server answered.
         message: String,
-        /// The server's answer as JSON (e.g. `{"reason":"unauthorized"}`), to act on.
-        response_json: Option<String>,
     },
     /// Anything else: a message too large, a connection lost before the acknowledgement, a
     /// transport or protocol error, an operation the protocol cannot do, a dropped message,
@@ -76,9 +74,7 @@ impl From<tether_core::Error> for TetherError {
             CoreKind::AckTimeout => Self::AckTimeout { message },
             CoreKind::AuthRejected => Self::AuthRejected { message },
             CoreKind::Closed => Self::Closed { message },
-            CoreKind::Refused => {
-                Self::Refused { message, response_json: e.response().map(|r| r.to_string()) }
-            }
+            CoreKind::Refused => Self::Refused { message },
             CoreKind::TooLarge
             | CoreKind::ConnectionLost
             | CoreKind::Transport
@@ -196,16 +192,6 @@ mod tests {
             assert_eq!(mapped.to_string(), "why", "{kind:?} keeps its message");
             assert_eq!(kind_of(mapped), expected, "{kind:?}");
         }
-    }
-
-    #[test]
-    fn a_refusal_keeps_the_servers_answer() {
-        let refused: tether_core::Error =
-            AckError::Refused(serde_json::json!({"reason": "unauthorized"})).into();
-        let TetherError::Refused { response_json, .. } = TetherError::from(refused) else {
-            panic!("a refusal stays a refusal")
-        };
-        assert_eq!(response_json.as_deref(), Some(r#"{"reason":"unauthorized"}"#));
     }
 
     #[test]

@@ -48,9 +48,8 @@ extension TetherClient {
     /// joined again, with this payload, after every reconnect and after the server lost it,
     /// until `leave`.
     ///
-    /// - Throws: `TetherError.Refused` when the server refuses the join (its `responseJson`, or
-    ///   `serverResponseJSON`, is what it answered); `EncodingError` for a payload that cannot
-    ///   be encoded.
+    /// - Throws: `TetherError.Refused` when the server refuses the join (the message says what
+    ///   it answered); `EncodingError` for a payload that cannot be encoded.
     @discardableResult
     public func joinChannel<Payload: Encodable>(
         _ topic: String,
@@ -81,9 +80,9 @@ extension TetherClient {
     /// response is the first argument). A push made before the channel is joined waits in the
     /// outbox until it is (its timeout runs meanwhile).
     ///
-    /// - Throws: `TetherError.Refused` when the server replies with an error (its `responseJson`
-    ///   is what it answered), `AckTimeout` when no reply comes within `timeout` seconds (`nil`:
-    ///   the configured `ackTimeoutMs`).
+    /// - Throws: `TetherError.Refused` when the server replies with an error (the message says
+    ///   what it answered; `events` carries it as JSON in `.ackSettled`), `AckTimeout` when no
+    ///   reply comes within `timeout` seconds (`nil`: the configured `ackTimeoutMs`).
     @discardableResult
     public func push<Payload: Encodable>(
         topic: String,

@@ -20,15 +20,9 @@ extension TetherError {
         switch self {
         case .InvalidConfig(let message), .NotConnected(let message), .QueueFull(let message),
              .AckTimeout(let message), .AuthRejected(let message), .Closed(let message),
-             .Refused(let message, _), .Other(let message):
+             .Refused(let message), .Other(let message):
             return message
         }
-    }
-
-    /// What the server answered when it refused a push or a join (`Refused` only), as JSON.
-    public var serverResponseJSON: String? {
-        if case .Refused(_, let responseJson) = self { return responseJson }
-        return nil
     }
 }
 

@@ -35,9 +35,8 @@ final class PhoenixChannelTests: TetherTestCase {
         do {
             try await client.joinChannel("room:forbidden", payload: noPayload)
             XCTFail("the server's refusal was not thrown")
-        } catch TetherError.Refused(let message, let responseJson) {
+        } catch TetherError.Refused(let message) {
             XCTAssertTrue(message.contains("unauthorized"), message)
-            XCTAssertEqual(responseJson, #"{"reason":"unauthorized"}"#)
         }
     }
 
@@ -55,9 +54,8 @@ final class PhoenixChannelTests: TetherTestCase {
         do {
             try await client.push(topic: topic, event: "nack", payload: ["why": "no"])
             XCTFail("the error reply was not thrown")
-        } catch TetherError.Refused(let message, let responseJson) {
+        } catch TetherError.Refused(let message) {
             XCTAssertTrue(message.contains(#""why":"no""#), message)
-            XCTAssertEqual(responseJson, #"{"why":"no"}"#, "the server's answer, to act on")
         }
         let settled = try await events.waitFor("the refused acknowledgement") {
             if case .ackSettled(_, .failed(.refused)) = $0 { return true }

@@ -54,8 +54,7 @@ fun supabaseConfig(url: String, apiKey: String): ClientConfig = phoenixConfig(ur
  * credentials, parameters) and returns the server's answer; `null` when offline (the channel
  * is joined on connect). Either way it is joined again, with this payload, after every
  * reconnect and after the server lost it, until [TetherClient.leave]. Throws
- * `TetherException.Refused` when the server refuses the join (its `responseJson` is the
- * server's answer).
+ * `TetherException.Refused` when the server refuses the join.
  */
 suspend fun TetherClient.joinChannel(topic: String, payload: JsonObject = JsonObject(emptyMap())): JsonElement? =
     joinChannelJson(topic, payload.toString())
@@ -68,8 +67,9 @@ internal suspend fun TetherClient.joinChannelJson(topic: String, payloadJson: St
  * Pushes [event] with [payload] to channel [topic] and returns the server's reply (its
  * response). A push made before the channel is joined waits in the outbox until it is (its
  * [timeout] runs meanwhile; `null`: the configured ack timeout). Throws
- * `TetherException.Refused` when the server replies with an error (its `responseJson` is what
- * it answered), `AckTimeout` when no reply comes.
+ * `TetherException.Refused` when the server replies with an error (the message says what it
+ * answered; [TetherClient.events] carries it as JSON in `AckSettled`), `AckTimeout` when no
+ * reply comes.
  */
 suspend fun TetherClient.push(
     topic: String,

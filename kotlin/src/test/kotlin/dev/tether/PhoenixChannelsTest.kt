@@ -67,7 +67,6 @@ class PhoenixChannelsTest : ClosesAfterEach() {
         assertEquals("blue", join["payload"]!!.jsonObject["color"]!!.jsonPrimitive.content)
         val refused = assertFailsWith<TetherException.Refused> { client.joinChannel("room:forbidden") }
         assertContains(refused.message!!, "unauthorized")
-        assertEquals("""{"reason":"unauthorized"}""", refused.responseJson, "the server's answer, to act on")
     }
 
     @Test
@@ -98,7 +97,6 @@ class PhoenixChannelsTest : ClosesAfterEach() {
             client.push("room:lobby", "nack", buildJsonObject { put("why", "no") })
         }
         assertContains(refused.message!!, """"why":"no"""")
-        assertEquals("""{"why":"no"}""", refused.responseJson)
         val settled = events.receiveUntil {
             it is Event.AckSettled && it.outcome is AckOutcome.Failed
         } as Event.AckSettled
