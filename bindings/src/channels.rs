@@ -5,36 +5,24 @@
 //! [`crate::MessageFilter`] whose `room` is the topic.
 
 use crate::client::{run_on, Client};
-use crate::error::TetherError;
+use crate::error::{ListenerError, TetherError};
 use crate::json;
-use crate::listener::{deliver_ready, PresenceChangeListener};
+use crate::listener::{deliver_ready, LagListener, PresenceChangeListener};
 use crate::task_handle::TaskHandle;
 use std::sync::Arc;
 use tether_core as core_api;
 
-/// The presence changes of one room, read from the client's events.
-struct RoomPresence {
-    events: core_api::EventStream,
-    room: String,
-}
-
-impl RoomPresence {
-    /// The change `event` carries, if it is one of this room's.
-    fn change_in(&self, event: core_api::Event) -> Option<core_api::PresenceChange> {
-        match event {
-            core_api::Event::Presence(change) if change.room() == self.room => Some(change),
-            _ => None,
-        }
-    }
-
-    /// The next change of this room that is ready, skipping other events.
-    fn try_next(&mut self) -> Option<core_api::PresenceChange> {
-        while let Some(event) = self.events.try_recv() {
-            if let Some(change) = self.change_in(event) {
-                return Some(change);
-            }
-        }
-        None
+/// Hands one event of a room's presence stream to the listeners: a change to `listener`, a
+/// gap (where changes were dropped) to `lag`. The stream queues nothing else.
+fn hand_on(
+    event: core_api::Event,
+    listener: &dyn PresenceChangeListener,
+    lag: Option<&dyn LagListener>,
+) -> Result<(), ListenerError> {
+    match event {
+        core_api::Event::Presence(change) => listener.on_presence_change(change.into()),
+        core_api::Event::Lagged { skipped } => lag.map_or(Ok(()), |lag| lag.on_lagged(skipped)),
+        _ => Ok(()),
     }
 }
 
@@ -67,34 +55,29 @@ impl Client {
     }
 
     /// Calls `listener` with the presence changes of `room` (a Phoenix channel's topic) from
-    /// now on, in order, none skipped, until the handle is cancelled or dropped. There is no
-    /// current roster first: the engine keeps it inside the protocol, out of reach. Subscribe
-    /// before joining: every (re)join's presence starts with a `Synced` change carrying the
-    /// whole roster.
+    /// now on, in order, until the handle is cancelled or dropped. There is no current roster
+    /// first: the engine keeps it inside the protocol, out of reach. Subscribe before joining:
+    /// every (re)join's presence starts with a `Synced` change carrying the whole roster.
+    /// Only this room's changes are queued, bounded by `ClientConfig.stream_buffer`; a listener
+    /// that falls that far behind loses changes, and `lag_listener`, if given, is told how many
+    /// where they were dropped. A roster built from the changes is stale from there until the
+    /// next `Synced` (the next join of the room).
+    #[uniffi::method(default(lag_listener = None))]
     pub fn subscribe_presence_changes(
         &self,
         room: String,
         listener: Arc<dyn PresenceChangeListener>,
+        lag_listener: Option<Arc<dyn LagListener>>,
     ) -> Arc<TaskHandle> {
-        let mut source = RoomPresence { events: self.core().events(), room };
-        TaskHandle::spawn(self.runtime(), move |cancelled| async move {
-            while let Some(event) = source.events.recv().await {
-                let Some(first) = source.change_in(event) else { continue };
-                let listener = listener.clone();
-                let call = move |change: core_api::PresenceChange| {
-                    listener.on_presence_change(change.into())
-                };
-                match deliver_ready(
-                    &cancelled,
-                    "presence",
-                    source,
-                    first,
-                    RoomPresence::try_next,
-                    call,
-                )
-                .await
-                {
-                    Some(back) => source = back,
+        let mut events = self.core().presence_changes(room, None);
+        let meter = Some(events.meter());
+        TaskHandle::spawn_metered(self.runtime(), meter, move |cancelled| async move {
+            while let Some(first) = events.recv().await {
+                let (listener, lag_listener) = (listener.clone(), lag_listener.clone());
+                let call = move |event| hand_on(event, listener.as_ref(), lag_listener.as_deref());
+                let next = core_api::EventStream::try_recv;
+                match deliver_ready(&cancelled, "presence", events, first, next, call).await {
+                    Some(back) => events = back,
                     None => break,
                 }
             }
@@ -106,6 +89,7 @@ impl Client {
 mod tests {
     use super::*;
     use crate::config::ClientConfig;
+    use crate::presence::PresenceChange;
     use crate::protocol_options::WireProtocol;
 
     fn offline_phoenix_client() -> Arc<Client> {
@@ -135,19 +119,50 @@ mod tests {
         assert_eq!(offline_phoenix_client().refresh_token().await, Ok(()));
     }
 
+    /// Records what it is handed.
+    #[derive(Default)]
+    struct Recorder(std::sync::Mutex<Vec<String>>);
+
+    impl PresenceChangeListener for Recorder {
+        fn on_presence_change(&self, change: PresenceChange) -> Result<(), ListenerError> {
+            self.0.lock().expect("not poisoned").push(format!("change {}", change_room(&change)));
+            Ok(())
+        }
+    }
+
+    impl LagListener for Recorder {
+        fn on_lagged(&self, skipped: u64) -> Result<(), ListenerError> {
+            self.0.lock().expect("not poisoned").push(format!("lagged {skipped}"));
+            Ok(())
+        }
+    }
+
+    fn change_room(change: &PresenceChange) -> &str {
+        match change {
+            PresenceChange::Joined { room, .. }
+            | PresenceChange::Left { room, .. }
+            | PresenceChange::Updated { room, .. }
+            | PresenceChange::Synced { room, .. } => room,
+        }
+    }
+
     #[test]
-    fn only_the_rooms_own_presence_changes_pass() {
-        let client = offline_phoenix_client();
-        let source = RoomPresence { events: client.core().events(), room: "room:a".into() };
-        let synced = |room: &str| core_api::PresenceChange::Synced {
-            room: room.into(),
-            members: Vec::new(),
-        };
-        let ours = core_api::Event::Presence(synced("room:a"));
-        let theirs = core_api::Event::Presence(synced("room:b"));
-        let other = core_api::Event::RoomJoined { room: "room:a".into() };
-        assert_eq!(source.change_in(ours), Some(synced("room:a")));
-        assert_eq!(source.change_in(theirs), None);
-        assert_eq!(source.change_in(other), None);
+    fn changes_go_to_the_listener_and_gaps_to_the_lag_listener() {
+        let recorder = Recorder::default();
+        let synced = core_api::PresenceChange::Synced { room: "room:a".into(), members: vec![] };
+        let events = [
+            core_api::Event::Presence(synced),
+            core_api::Event::Lagged { skipped: 4 },
+            core_api::Event::RoomJoined { room: "room:a".into() },
+        ];
+        for event in events.clone() {
+            assert_eq!(hand_on(event, &recorder, Some(&recorder)), Ok(()));
+        }
+        // Without a lag listener a gap is nobody's business but the stats'.
+        for event in events {
+            assert_eq!(hand_on(event, &recorder, None), Ok(()));
+        }
+        let seen = recorder.0.lock().expect("not poisoned").clone();
+        assert_eq!(seen, ["change room:a", "lagged 4", "change room:a"]);
     }
 }

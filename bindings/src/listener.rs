@@ -58,7 +58,8 @@ pub trait MessageBatchListener: Send + Sync {
     fn on_messages(&self, messages: Vec<IncomingMessage>) -> Result<(), ListenerError>;
 }
 
-/// Receives the presence changes of one room (a Phoenix channel), in order, none skipped:
+/// Receives the presence changes of one room (a Phoenix channel), in order (see
+/// `Client::subscribe_presence_changes` for what a listener that falls behind loses):
 /// a `Synced` change with the whole roster after each (re)join, then joins, updates and leaves.
 #[uniffi::export(foreign)]
 pub trait PresenceChangeListener: Send + Sync {

@@ -134,7 +134,7 @@ pub struct Client {
     control: mpsc::UnboundedSender<Command>,
     state: watch::Receiver<ConnectionState>,
     health: watch::Receiver<HealthStatus>,
-    hub: Arc<EventHub>,
+    pub(super) hub: Arc<EventHub>,
     /// The driver's token provider, for `refresh_token` (asked in the caller's task).
     token_provider: Option<Arc<dyn TokenProvider>>,
 }

@@ -6,7 +6,8 @@
 //! `handle` (the [`Client`] and its builder), `command` (what the handle asks the driver),
 //! `driver` (the I/O task: it also writes the durable outbox's batches), `clock` (the driver's
 //! time, which counts the device's sleep), `event_hub` (the fan-out of events), `event_stream`
-//! and `subscription` (what readers hold: every event; filtered and paced server messages) and
+//! and `subscription` (what readers hold: every event; filtered and paced server messages),
+//! `room_presence` (one room's presence changes, filtered before they are queued) and
 //! `rate_limit` (the pure throttle/debounce they use). Every stream reads through a queue of its
 //! own, bounded by a `StreamBuffer`: `bounded_queue` (one reader's queue: bounds, policy, where
 //! it lagged) and `fanout` (the subscribers: filters at publish time, unregistered on drop),
@@ -24,6 +25,7 @@ mod event_stream;
 pub mod fanout;
 mod handle;
 mod rate_limit;
+mod room_presence;
 mod subscription;
 
 pub use clock::{DeviceClock, SystemClock};

@@ -1,21 +1,9 @@
 import Foundation
 
 // Phoenix channels (and rooms in general): joins with a payload that return the server's answer,
-// pushes to a channel with its reply, and AsyncStreams of one channel's messages and presence.
-// Each is a thin layer over the generated `Client` (`joinWith`, `send`, `subscribeMessages`,
-// `subscribePresenceChanges`, `refreshToken`).
-
-/// How the channel streams buffer what their consumer has not read yet. Named here so that the
-/// package's buffering can be aligned in one place; both keep every element, like the client's
-/// other streams (`messages`, `events`): a channel's messages are the app's data, and a roster
-/// built from presence changes is wrong as soon as one is missing. (Computed: the policy type
-/// is not `Sendable`, so it cannot be a stored static.)
-public enum ChannelStreamBuffering {
-    /// `channelMessages(topic:)`: every message is kept until it is read.
-    public static var messages: AsyncStream<IncomingMessage>.Continuation.BufferingPolicy { .unbounded }
-    /// `presence(topic:)`: every change is kept until it is read.
-    public static var presence: AsyncStream<PresenceChange>.Continuation.BufferingPolicy { .unbounded }
-}
+// pushes to a channel with its reply, and bounded AsyncStreams of one channel's messages and
+// presence. Each is a thin layer over the generated `Client` (`joinWith`, `send`,
+// `subscribeMessages`, `subscribePresenceChanges`, `refreshToken`).
 
 /// Adapts a closure to `PresenceChangeListener`.
 final class PresenceChangeHandler: PresenceChangeListener {
@@ -116,22 +104,44 @@ extension TetherClient {
     /// the user's session token changes.
     public func refreshToken() async throws { try await raw.refreshToken() }
 
-    /// The messages of channel `topic` (server pushes and broadcasts), from now on, in order.
-    /// Subscribed when the stream is made; it ends like the other streams (see `messages`).
-    /// Buffering: `ChannelStreamBuffering.messages`.
-    public func channelMessages(topic: String) -> AsyncStream<IncomingMessage> {
-        subscriptionStream(bufferingPolicy: ChannelStreamBuffering.messages) { yield in
-            raw.subscribeMessages(filter: MessageFilter(room: topic), listener: MessageHandler(yield))
-        }
+    /// The messages of channel `topic` (server pushes and broadcasts), from now on, in order:
+    /// `messages(_:onLagged:)` for one room, bounded the same way (by `buffer`, else the
+    /// config's `streamBuffer`, here and on the Rust side). `onLagged`, if given, is called with
+    /// how many were dropped because the reader fell behind, right before the next message.
+    public func channelMessages(
+        topic: String,
+        buffer: StreamBufferOptions? = nil,
+        onLagged: (@Sendable (UInt64) -> Void)? = nil
+    ) -> AsyncStream<IncomingMessage> {
+        messages(MessageFilter(room: topic, buffer: buffer), onLagged: onLagged)
     }
 
-    /// The presence changes of channel `topic` (Phoenix presence), from now on, in order, none
-    /// skipped: after each (re)join a `.synced` change with the whole roster, then `.joined`,
-    /// `.updated` and `.left`. There is no current roster first, so make the stream before
-    /// joining. Buffering: `ChannelStreamBuffering.presence`.
-    public func presence(topic: String) -> AsyncStream<PresenceChange> {
-        subscriptionStream(bufferingPolicy: ChannelStreamBuffering.presence) { yield in
-            raw.subscribePresenceChanges(room: topic, listener: PresenceChangeHandler(yield))
+    /// The presence changes of channel `topic` (Phoenix presence), from now on, in order: after
+    /// each (re)join a `.synced` change with the whole roster, then `.joined`, `.updated` and
+    /// `.left`. There is no current roster first, so make the stream before joining. Bounded
+    /// like `events` (the config's `streamBuffer`, here and on the Rust side, only this
+    /// channel's changes counted): a reader that falls that far behind loses changes, and
+    /// `onLagged` is called with how many right before the next one it gets. A roster built
+    /// from the changes is then stale until the next `.synced` (the next join: `leave` and
+    /// `joinChannel` again to have one at once).
+    public func presence(
+        topic: String,
+        onLagged: (@Sendable (UInt64) -> Void)? = nil
+    ) -> AsyncStream<PresenceChange> {
+        boundedStream(buffer: streamBuffer, element: { (chunk: Chunk<PresenceChange>) -> PresenceChange? in
+            switch chunk {
+            case .lost(let skipped):
+                onLagged?(skipped)
+                return nil
+            case .values(let changes):
+                return changes.first
+            }
+        }) { yield, lagged in
+            raw.subscribePresenceChanges(
+                room: topic,
+                listener: PresenceChangeHandler(yield),
+                lagListener: LagHandler(lagged)
+            )
         }
     }
 

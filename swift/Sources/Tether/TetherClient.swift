@@ -21,7 +21,7 @@ public final class TetherClient: Sendable {
     /// The generated client underneath, for what this wrapper does not cover.
     public let raw: Client
     /// The bounds of every stream's buffer: the config's `streamBuffer`.
-    private let streamBuffer: StreamBufferOptions
+    let streamBuffer: StreamBufferOptions
     /// Makes the encoder of payloads and the decoder of replies (the sugar in other files uses
     /// them too).
     let makeEncoder: @Sendable () -> JSONEncoder

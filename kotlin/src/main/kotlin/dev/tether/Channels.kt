@@ -3,40 +3,24 @@ package dev.tether
 import dev.tether.ffi.ClientConfig
 import dev.tether.ffi.Delivery
 import dev.tether.ffi.IncomingMessage
-import dev.tether.ffi.MessageFilter
-import dev.tether.ffi.MessageListener
 import dev.tether.ffi.OutgoingMessage
 import dev.tether.ffi.PhoenixOptions
 import dev.tether.ffi.PresenceChange
 import dev.tether.ffi.PresenceChangeListener
+import dev.tether.ffi.StreamBufferOptions
 import dev.tether.ffi.WireProtocol
 import dev.tether.ffi.supabasePhoenixOptions
-import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.transform
 import kotlinx.serialization.json.JsonElement
 import kotlinx.serialization.json.JsonNull
 import kotlinx.serialization.json.JsonObject
 import kotlin.time.Duration
 
 // Phoenix channels (and rooms in general): joins with a payload that return the server's answer,
-// pushes to a channel with its reply, and Flows of one channel's messages and presence. Each is
-// a thin layer over the generated `Client` (`joinWith`, `send`, `subscribeMessages`,
+// pushes to a channel with its reply, and bounded Flows of one channel's messages and presence.
+// Each is a thin layer over the generated `Client` (`joinWith`, `send`, `subscribeMessages`,
 // `subscribePresenceChanges`, `refreshToken`).
-
-/**
- * How many values the channel flows buffer for a collector that has not taken them yet. Named
- * here so that the package's buffering can be aligned in one place; both keep every value, like
- * the client's other flows ([TetherClient.messages], [TetherClient.events]): a channel's
- * messages are the app's data, and a roster built from presence changes is wrong as soon as one
- * is missing.
- */
-object ChannelFlowBuffering {
-    /** [channelMessages]: every message is kept until collected. */
-    const val MESSAGES: Int = Channel.UNLIMITED
-
-    /** [presence]: every change is kept until collected. */
-    const val PRESENCE: Int = Channel.UNLIMITED
-}
 
 /** A config with the defaults, one Phoenix server URL and Phoenix [options]. */
 fun phoenixConfig(url: String, options: PhoenixOptions = PhoenixOptions()): ClientConfig =
@@ -96,27 +80,41 @@ suspend fun TetherClient.refreshToken() = raw.refreshToken()
 
 /**
  * The messages of channel [topic] (server pushes and broadcasts), in order, from the moment
- * collection starts (subscribed before the collector first suspends). Buffering:
- * [ChannelFlowBuffering.MESSAGES].
+ * collection starts (subscribed before the collector first suspends): [TetherClient.messages]
+ * for one room, bounded the same way (by [buffer], else the config's `streamBuffer`, here and on
+ * the Rust side). [onLagged], if given, is called with how many were dropped because the
+ * collector fell behind, right before the next message it gets.
  */
-fun TetherClient.channelMessages(topic: String): Flow<IncomingMessage> =
-    subscription(ChannelFlowBuffering.MESSAGES) { send ->
-        raw.subscribeMessages(MessageFilter(room = topic), object : MessageListener {
-            override fun onMessage(message: IncomingMessage) = send(message)
-        })
-    }
+fun TetherClient.channelMessages(
+    topic: String,
+    buffer: StreamBufferOptions? = null,
+    onLagged: ((ULong) -> Unit)? = null,
+): Flow<IncomingMessage> = messages(room = topic, buffer = buffer, onLagged = onLagged)
 
 /**
- * The presence changes of channel [topic] (Phoenix presence), in order, none skipped, from the
- * moment collection starts: after each (re)join a `Synced` change with the whole roster, then
+ * The presence changes of channel [topic] (Phoenix presence), in order, from the moment
+ * collection starts: after each (re)join a `Synced` change with the whole roster, then
  * `Joined`, `Updated` and `Left`. There is no current roster first, so start collecting before
- * joining. Buffering: [ChannelFlowBuffering.PRESENCE].
+ * joining. Bounded like [TetherClient.events] (the config's `streamBuffer`, here and on the Rust
+ * side, only this channel's changes counted): a collector that falls that far behind loses
+ * changes, and [onLagged] is called with how many right before the next one it gets. A roster
+ * built from the changes is then stale until the next `Synced` (the next join: [TetherClient.leave]
+ * and [joinChannel] again to have one at once).
  */
-fun TetherClient.presence(topic: String): Flow<PresenceChange> =
-    subscription(ChannelFlowBuffering.PRESENCE) { send ->
-        raw.subscribePresenceChanges(topic, object : PresenceChangeListener {
-            override fun onPresenceChange(change: PresenceChange) = send(change)
-        })
+fun TetherClient.presence(topic: String, onLagged: ((ULong) -> Unit)? = null): Flow<PresenceChange> =
+    boundedSubscription<PresenceChange>(streamBuffer) { send, lagged ->
+        raw.subscribePresenceChanges(
+            topic,
+            object : PresenceChangeListener {
+                override fun onPresenceChange(change: PresenceChange) = send(change)
+            },
+            LagCounter(lagged),
+        )
+    }.transform { item ->
+        when (item) {
+            is StreamItem.Lost -> onLagged?.invoke(item.skipped)
+            is StreamItem.Values -> item.values.forEach { emit(it) }
+        }
     }
 
 /** The channel whose presence changed. */

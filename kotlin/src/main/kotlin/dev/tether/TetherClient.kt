@@ -47,7 +47,7 @@ class TetherClient private constructor(
     /** The generated client, for what the sugar does not cover. */
     val raw: Client,
     /** The bounds of every flow's buffer: the config's `streamBuffer`. */
-    private val streamBuffer: StreamBufferOptions,
+    internal val streamBuffer: StreamBufferOptions,
 ) : AutoCloseable {
 
     /**
@@ -258,24 +258,6 @@ class TetherClient private constructor(
 
     /** Applies a new config to the running client. */
     suspend fun updateConfig(config: ClientConfig) = raw.updateConfig(config)
-
-    /**
-     * A cold flow over a listener subscription: subscribes in the collector's coroutine as
-     * collection starts, buffers up to [capacity] values (by default without bound: listener
-     * calls never wait for the collector), and closes the [TaskHandle] when collection ends.
-     */
-    internal fun <T> subscription(
-        capacity: Int = Channel.UNLIMITED,
-        subscribe: (send: (T) -> Unit) -> TaskHandle,
-    ): Flow<T> = flow {
-        val inbox = Channel<T>(capacity)
-        val handle = subscribe { value -> inbox.trySend(value) }
-        try {
-            for (value in inbox) emit(value)
-        } finally {
-            handle.close()
-        }
-    }
 
     /** Stops the state and health subscriptions and releases the native client (disconnecting). */
     override fun close() {
