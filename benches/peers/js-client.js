@@ -3,10 +3,11 @@
 // tests/servers/node/node_modules, WebSocket transport only, as every client here). Driven by
 // `tether-bench` with the same line protocol as its own client processes:
 //
-//   node --expose-gc benches/peers/js-client.js --workload w1 --url http://127.0.0.1:PORT [--n N]
+//   node --expose-gc benches/peers/js-client.js --workload w1 --url http://127.0.0.1:PORT [--n N] [--clients C]
 //
 // stdout: JSON lines; {"figure":NAME,"value":V,"unit":U} are results, {"event":...} is control.
 // stdin (w3, w7): "down" (the server was killed), "up" (it listens again; no hint API here).
+// W3 runs --clients sockets in the process, each one sample per trial.
 "use strict";
 
 const path = require("path");
@@ -14,10 +15,11 @@ const readline = require("readline");
 const { performance } = require("perf_hooks");
 const { io } = require(path.join(__dirname, "../../tests/servers/node/node_modules/socket.io-client"));
 
-const args = { workload: "", url: "", n: 0 };
+const args = { workload: "", url: "", n: 0, clients: 1 };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) args[argv[i].replace(/^--/, "")] = argv[i + 1];
 const N = Number(args.n);
+const CLIENTS = Math.max(1, Number(args.clients));
 
 const print = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 const figure = (name, value, unit) => print({ figure: name, value, unit });
@@ -74,11 +76,14 @@ async function w1() {
 async function countedSends(socket) {
   await new Promise((r) => socket.emit("count-reset", N, r));
   const done = new Promise((r) => socket.once("count-done", r));
+  const cpu = process.cpuUsage();
   const t = process.hrtime.bigint();
   for (let i = 0; i < N; i++) socket.emit("count", COUNT_64);
   await done;
   const secs = Number(process.hrtime.bigint() - t) / 1e9;
   figure("msgs_per_s", N / secs, "msg/s");
+  const used = process.cpuUsage(cpu);
+  figure("client_cpu_us_per_msg", (used.user + used.system) / N, "us");
   socket.close();
 }
 
@@ -88,29 +93,41 @@ async function w2() {
 
 // Reconnect: the app re-joins its room on every connect (socket.io-client does not) and one
 // emit with an ack is buffered while down (socket.io-client's send buffer flushes on connect).
+// CLIENTS sockets, each one sample per trial.
 async function w3() {
   const next = lines();
-  const socket = io(args.url, { transports: ["websocket"], forceNew: true });
+  const sockets = [];
   let trial = null;
   const check = () => {
-    if (trial && trial.connected && trial.joined && trial.flushed && !trial.reported) {
-      trial.reported = true;
-      print({ event: "trial", connected_at_us: trial.connected, ready_at_us: Math.max(trial.joined, trial.flushed) });
-    }
+    if (!trial || trial.reported) return;
+    if (!trial.clients.every((c) => c.connected && c.joined && c.flushed)) return;
+    trial.reported = true;
+    print({
+      event: "trial",
+      connected_at_us: trial.clients.map((c) => c.connected),
+      ready_at_us: trial.clients.map((c) => Math.max(c.joined, c.flushed)),
+    });
   };
-  socket.on("connect", () => {
-    if (trial) trial.connected = epochUs();
-    socket.emit("join-room", { room: "bench" }, () => { if (trial) { trial.joined = epochUs(); check(); } });
-  });
-  await new Promise((r) => socket.once("connect", r));
+  for (let i = 0; i < CLIENTS; i++) {
+    const socket = io(args.url, { transports: ["websocket"], forceNew: true });
+    socket.on("connect", () => {
+      const c = trial && trial.clients[i];
+      if (c) c.connected = epochUs();
+      socket.emit("join-room", { room: "bench" }, () => { if (c) { c.joined = epochUs(); check(); } });
+    });
+    sockets.push(socket);
+  }
+  await Promise.all(sockets.map((s) => (s.connected ? null : new Promise((r) => s.once("connect", r)))));
   print({ event: "ready" });
   for (;;) {
     const cmd = await next();
     if (cmd === "down") {
-      while (socket.connected) await sleep(1);
-      trial = {};
+      while (sockets.some((s) => s.connected)) await sleep(1);
+      trial = { clients: sockets.map(() => ({})), reported: false };
       const t = trial;
-      socket.timeout(30000).emit("ack-echo", "queued", (err) => { if (!err) { t.flushed = epochUs(); check(); } });
+      sockets.forEach((socket, i) => {
+        socket.timeout(30000).emit("ack-echo", "queued", (err) => { if (!err) { t.clients[i].flushed = epochUs(); check(); } });
+      });
       print({ event: "down-ok" });
     } else if (cmd === "up") {
       // socket.io-client has no network-available hint.
@@ -118,7 +135,7 @@ async function w3() {
       break;
     }
   }
-  socket.close();
+  sockets.forEach((s) => s.close());
 }
 
 async function connectMany(n) {
