@@ -11,21 +11,10 @@
 "use strict";
 
 const path = require("path");
-const readline = require("readline");
-const { performance } = require("perf_hooks");
 const { io } = require(path.join(__dirname, "../../tests/servers/node/node_modules/socket.io-client"));
+const { parseArgs, print, figure, epochUs, sleep, percentile, lines, openMany, memoryPerConnection, main } = require("./common");
 
-const args = { workload: "", url: "", n: 0, clients: 1 };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i += 2) args[argv[i].replace(/^--/, "")] = argv[i + 1];
-const N = Number(args.n);
-const CLIENTS = Math.max(1, Number(args.clients));
-
-const print = (o) => process.stdout.write(JSON.stringify(o) + "\n");
-const figure = (name, value, unit) => print({ figure: name, value, unit });
-const epochUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const gc = () => { if (global.gc) { global.gc(); global.gc(); } };
+const { args, N, CLIENTS } = parseArgs();
 const PAYLOAD_64 = "e".repeat(64);
 const COUNT_64 = "c".repeat(64);
 
@@ -35,18 +24,6 @@ function connect() {
     socket.once("connect", () => resolve(socket));
     socket.once("connect_error", (e) => reject(e));
   });
-}
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
-}
-
-function lines() {
-  const rl = readline.createInterface({ input: process.stdin });
-  const queue = [];
-  let waiter = null;
-  rl.on("line", (l) => { if (waiter) { const w = waiter; waiter = null; w(l.trim()); } else queue.push(l.trim()); });
-  return () => new Promise((r) => { if (queue.length) r(queue.shift()); else waiter = r; });
 }
 
 // N sequential emits with an ack after `warmUp` of them; the sorted round trips in µs.
@@ -138,32 +115,12 @@ async function w3() {
   sockets.forEach((s) => s.close());
 }
 
-async function connectMany(n) {
-  const sockets = [];
-  for (let i = 0; i < n; i += 50) {
-    const batch = [];
-    for (let j = i; j < Math.min(n, i + 50); j++) batch.push(connect());
-    sockets.push(...(await Promise.all(batch)));
-  }
-  return sockets;
-}
-
 async function w4() {
-  const warm = await connect();
-  await sleep(1000);
-  gc();
-  const before = process.memoryUsage().rss;
-  const sockets = await connectMany(N);
-  await sleep(2000);
-  gc();
-  const after = process.memoryUsage().rss;
-  figure("bytes_per_conn", (after - before) / N, "B");
-  sockets.forEach((s) => s.close());
-  warm.close();
+  await memoryPerConnection(N, connect, (s) => s.close());
 }
 
 async function w5() {
-  const sockets = await connectMany(N);
+  const sockets = await openMany(N, connect);
   await sleep(2000);
   const before = process.cpuUsage();
   await sleep(20000);
@@ -237,7 +194,4 @@ async function p3() {
   figure("first_message_median_ms", samples[Math.floor(samples.length / 2)], "ms");
 }
 
-const workloads = { w1, w2, w3, w4, w5, w7, p1, p2, p3 };
-workloads[args.workload]()
-  .then(() => process.exit(0))
-  .catch((e) => { process.stderr.write(String((e && e.stack) || e) + "\n"); process.exit(1); });
+main({ w1, w2, w3, w4, w5, w7, p1, p2, p3 }, args.workload);

@@ -11,26 +11,15 @@
 "use strict";
 
 const path = require("path");
-const readline = require("readline");
-const { performance } = require("perf_hooks");
 const modules = path.join(__dirname, "../../tests/servers/phoenix/node_modules");
 const WebSocket = require(path.join(modules, "ws"));
 const { Socket } = require(path.join(modules, "phoenix"));
+const { parseArgs, print, figure, epochUs, sleep, percentile, lines, memoryPerConnection, main } = require("./common");
 
-const args = { workload: "", url: "", n: 0, clients: 1 };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i += 2) args[argv[i].replace(/^--/, "")] = argv[i + 1];
-const N = Number(args.n);
-const CLIENTS = Math.max(1, Number(args.clients));
+const { args, N, CLIENTS } = parseArgs();
 // Pushes awaiting their reply at once in phx2 (benches/src/phoenix.rs has the same).
 const WINDOW = 100;
 const PAYLOAD_64 = "e".repeat(64);
-
-const print = (o) => process.stdout.write(JSON.stringify(o) + "\n");
-const figure = (name, value, unit) => print({ figure: name, value, unit });
-const epochUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const gc = () => { if (global.gc) { global.gc(); global.gc(); } };
 
 // A socket with the client's defaults (reconnect and rejoin schedules included).
 function socket() {
@@ -57,10 +46,6 @@ function ping(channel) {
       .receive("error", (e) => reject(new Error(`ping: ${JSON.stringify(e)}`)))
       .receive("timeout", () => reject(new Error("ping: timeout")));
   });
-}
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 }
 
 async function phx1() {
@@ -104,15 +89,6 @@ async function phx2() {
   const used = process.cpuUsage(cpu);
   figure("client_cpu_us_per_push", (used.user + used.system) / N, "us");
   s.disconnect();
-}
-
-function lines() {
-  const rl = readline.createInterface({ input: process.stdin });
-  const queue = [];
-  let waiter = null;
-  rl.on("line", (l) => { if (waiter) { const w = waiter; waiter = null; w(l.trim()); } else queue.push(l.trim()); });
-  rl.on("close", () => { if (waiter) waiter(undefined); else queue.push(undefined); });
-  return () => new Promise((r) => { if (queue.length) r(queue.shift()); else waiter = r; });
 }
 
 // Reconnect: CLIENTS sockets, each with a channel of its own; phoenix.js reconnects the socket
@@ -167,25 +143,7 @@ async function phx4() {
     await join(s, `room:idle-${i}`);
     return s;
   };
-  const warm = await open(N);
-  await sleep(1000);
-  gc();
-  const before = process.memoryUsage().rss;
-  const sockets = [];
-  for (let i = 0; i < N; i += 50) {
-    const batch = [];
-    for (let j = i; j < Math.min(N, i + 50); j++) batch.push(open(j));
-    sockets.push(...(await Promise.all(batch)));
-  }
-  await sleep(2000);
-  gc();
-  const after = process.memoryUsage().rss;
-  figure("bytes_per_conn", (after - before) / N, "B");
-  sockets.forEach((s) => s.disconnect());
-  warm.disconnect();
+  await memoryPerConnection(N, open, (s) => s.disconnect());
 }
 
-const workloads = { phx1, phx2, phx3, phx4 };
-workloads[args.workload]()
-  .then(() => process.exit(0))
-  .catch((e) => { process.stderr.write(String((e && e.stack) || e) + "\n"); process.exit(1); });
+main({ phx1, phx2, phx3, phx4 }, args.workload);
