@@ -153,6 +153,7 @@ pub async fn run(args: &[String]) -> R<()> {
         bare: Server::start(ServerKind::Bare, 0, &[]).await?,
         phoenix,
     };
+    warm_up(&sizes, &servers, &wanted).await;
     for pass in 0..passes {
         let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         let load: Vec<&str> = load.split_whitespace().take(3).collect();
@@ -188,6 +189,31 @@ pub async fn run(args: &[String]) -> R<()> {
     std::fs::write(dir.join("results.md"), &table)?;
     eprintln!("results in {}", dir.display());
     Ok(())
+}
+
+/// One unrecorded run of each throughput workload first, so that no client pays for the
+/// servers' warm-up (V8 compiling socket.io's and the Phoenix server's paths for a message kind
+/// on first use): in a first run of W2 the Node server spent 347 ms of CPU on what took it 210 ms
+/// warm, and the client that ran first was charged for the difference.
+async fn warm_up(sizes: &Sizes, servers: &Servers, wanted: &dyn Fn(&str) -> bool) {
+    let mut runs = Vec::new();
+    for (workload, n) in [("w1", sizes.w1), ("w2", sizes.w2)] {
+        if wanted(workload) {
+            runs.push(("tether", workload, servers.node.url(), n));
+            runs.push(("tether-raw", workload, servers.bare.url(), n));
+        }
+    }
+    if let Some(phoenix) = servers.phoenix.as_ref() {
+        let (rtt, pushes, _) = sizes.phx;
+        runs.push((crate::phoenix::TETHER, "phx1", phoenix.url(), rtt));
+        runs.push((crate::phoenix::TETHER, "phx2", phoenix.url(), pushes));
+    }
+    for (kind, workload, url, n) in runs {
+        eprintln!("== warm-up: {workload} {kind} (not recorded)");
+        if let Err(e) = Job::new(kind, workload, &url, n).figures(LIMIT).await {
+            eprintln!("!! warm-up {workload} {kind}: {e}");
+        }
+    }
 }
 
 /// One pass of one workload.
