@@ -3,27 +3,18 @@
 // tests/servers/node/node_modules, WebSocket transport only, as every client here). Driven by
 // `tether-bench` with the same line protocol as its own client processes:
 //
-//   node --expose-gc benches/peers/js-client.js --workload w1 --url http://127.0.0.1:PORT [--n N]
+//   node --expose-gc benches/peers/js-client.js --workload w1 --url http://127.0.0.1:PORT [--n N] [--clients C]
 //
 // stdout: JSON lines; {"figure":NAME,"value":V,"unit":U} are results, {"event":...} is control.
 // stdin (w3, w7): "down" (the server was killed), "up" (it listens again; no hint API here).
+// W3 runs --clients sockets in the process, each one sample per trial.
 "use strict";
 
 const path = require("path");
-const readline = require("readline");
-const { performance } = require("perf_hooks");
 const { io } = require(path.join(__dirname, "../../tests/servers/node/node_modules/socket.io-client"));
+const { parseArgs, print, figure, epochUs, sleep, percentile, lines, openMany, memoryPerConnection, main } = require("./common");
 
-const args = { workload: "", url: "", n: 0 };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i += 2) args[argv[i].replace(/^--/, "")] = argv[i + 1];
-const N = Number(args.n);
-
-const print = (o) => process.stdout.write(JSON.stringify(o) + "\n");
-const figure = (name, value, unit) => print({ figure: name, value, unit });
-const epochUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const gc = () => { if (global.gc) { global.gc(); global.gc(); } };
+const { args, N, CLIENTS } = parseArgs();
 const PAYLOAD_64 = "e".repeat(64);
 const COUNT_64 = "c".repeat(64);
 
@@ -33,18 +24,6 @@ function connect() {
     socket.once("connect", () => resolve(socket));
     socket.once("connect_error", (e) => reject(e));
   });
-}
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
-}
-
-function lines() {
-  const rl = readline.createInterface({ input: process.stdin });
-  const queue = [];
-  let waiter = null;
-  rl.on("line", (l) => { if (waiter) { const w = waiter; waiter = null; w(l.trim()); } else queue.push(l.trim()); });
-  return () => new Promise((r) => { if (queue.length) r(queue.shift()); else waiter = r; });
 }
 
 // N sequential emits with an ack after `warmUp` of them; the sorted round trips in µs.
@@ -74,11 +53,14 @@ async function w1() {
 async function countedSends(socket) {
   await new Promise((r) => socket.emit("count-reset", N, r));
   const done = new Promise((r) => socket.once("count-done", r));
+  const cpu = process.cpuUsage();
   const t = process.hrtime.bigint();
   for (let i = 0; i < N; i++) socket.emit("count", COUNT_64);
   await done;
   const secs = Number(process.hrtime.bigint() - t) / 1e9;
   figure("msgs_per_s", N / secs, "msg/s");
+  const used = process.cpuUsage(cpu);
+  figure("client_cpu_us_per_msg", (used.user + used.system) / N, "us");
   socket.close();
 }
 
@@ -88,29 +70,41 @@ async function w2() {
 
 // Reconnect: the app re-joins its room on every connect (socket.io-client does not) and one
 // emit with an ack is buffered while down (socket.io-client's send buffer flushes on connect).
+// CLIENTS sockets, each one sample per trial.
 async function w3() {
   const next = lines();
-  const socket = io(args.url, { transports: ["websocket"], forceNew: true });
+  const sockets = [];
   let trial = null;
   const check = () => {
-    if (trial && trial.connected && trial.joined && trial.flushed && !trial.reported) {
-      trial.reported = true;
-      print({ event: "trial", connected_at_us: trial.connected, ready_at_us: Math.max(trial.joined, trial.flushed) });
-    }
+    if (!trial || trial.reported) return;
+    if (!trial.clients.every((c) => c.connected && c.joined && c.flushed)) return;
+    trial.reported = true;
+    print({
+      event: "trial",
+      connected_at_us: trial.clients.map((c) => c.connected),
+      ready_at_us: trial.clients.map((c) => Math.max(c.joined, c.flushed)),
+    });
   };
-  socket.on("connect", () => {
-    if (trial) trial.connected = epochUs();
-    socket.emit("join-room", { room: "bench" }, () => { if (trial) { trial.joined = epochUs(); check(); } });
-  });
-  await new Promise((r) => socket.once("connect", r));
+  for (let i = 0; i < CLIENTS; i++) {
+    const socket = io(args.url, { transports: ["websocket"], forceNew: true });
+    socket.on("connect", () => {
+      const c = trial && trial.clients[i];
+      if (c) c.connected = epochUs();
+      socket.emit("join-room", { room: "bench" }, () => { if (c) { c.joined = epochUs(); check(); } });
+    });
+    sockets.push(socket);
+  }
+  await Promise.all(sockets.map((s) => (s.connected ? null : new Promise((r) => s.once("connect", r)))));
   print({ event: "ready" });
   for (;;) {
     const cmd = await next();
     if (cmd === "down") {
-      while (socket.connected) await sleep(1);
-      trial = {};
+      while (sockets.some((s) => s.connected)) await sleep(1);
+      trial = { clients: sockets.map(() => ({})), reported: false };
       const t = trial;
-      socket.timeout(30000).emit("ack-echo", "queued", (err) => { if (!err) { t.flushed = epochUs(); check(); } });
+      sockets.forEach((socket, i) => {
+        socket.timeout(30000).emit("ack-echo", "queued", (err) => { if (!err) { t.clients[i].flushed = epochUs(); check(); } });
+      });
       print({ event: "down-ok" });
     } else if (cmd === "up") {
       // socket.io-client has no network-available hint.
@@ -118,35 +112,15 @@ async function w3() {
       break;
     }
   }
-  socket.close();
-}
-
-async function connectMany(n) {
-  const sockets = [];
-  for (let i = 0; i < n; i += 50) {
-    const batch = [];
-    for (let j = i; j < Math.min(n, i + 50); j++) batch.push(connect());
-    sockets.push(...(await Promise.all(batch)));
-  }
-  return sockets;
+  sockets.forEach((s) => s.close());
 }
 
 async function w4() {
-  const warm = await connect();
-  await sleep(1000);
-  gc();
-  const before = process.memoryUsage().rss;
-  const sockets = await connectMany(N);
-  await sleep(2000);
-  gc();
-  const after = process.memoryUsage().rss;
-  figure("bytes_per_conn", (after - before) / N, "B");
-  sockets.forEach((s) => s.close());
-  warm.close();
+  await memoryPerConnection(N, connect, (s) => s.close());
 }
 
 async function w5() {
-  const sockets = await connectMany(N);
+  const sockets = await openMany(N, connect);
   await sleep(2000);
   const before = process.cpuUsage();
   await sleep(20000);
@@ -220,7 +194,4 @@ async function p3() {
   figure("first_message_median_ms", samples[Math.floor(samples.length / 2)], "ms");
 }
 
-const workloads = { w1, w2, w3, w4, w5, w7, p1, p2, p3 };
-workloads[args.workload]()
-  .then(() => process.exit(0))
-  .catch((e) => { process.stderr.write(String((e && e.stack) || e) + "\n"); process.exit(1); });
+main({ w1, w2, w3, w4, w5, w7, p1, p2, p3 }, args.workload);

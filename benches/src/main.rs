@@ -3,16 +3,22 @@
 //! `scripts/bench.sh` (release build, raised fd limit).
 //!
 //! ```text
-//! tether-bench all [--quick] [--only w1,w2,...]   every workload, JSON lines + ratio table
+//! tether-bench all [--quick] [--passes N] [--only w1,w2,...]   every workload in passes; report
 //! tether-bench bare-server                        the floor's tokio-tungstenite server
-//! tether-bench client --workload W --kind K --url U [--n N] [--hint]   one measurement
+//! tether-bench client --workload W --kind K --url U [--n N] [--clients C] [--hint]   one measurement
 //! ```
 
 mod bare_server;
 mod clients;
+mod idle;
 mod measure;
 mod orchestrator;
+mod passes;
+mod phoenix;
 mod polling;
+mod procs;
+mod reconnect;
+mod restarts;
 
 use std::process::ExitCode;
 

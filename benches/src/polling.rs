@@ -1,6 +1,6 @@
 //! The long-polling workloads (P1-P3 in BENCHMARKS.md), self-contained: `run` is one client
-//! process's side, `orchestrate` runs every kind against one Node server and returns its rows,
-//! so a pass of `tether-bench all` (or a future repeated-passes driver) calls it as one unit.
+//! process's side, `orchestrate` runs every kind of one pass against one Node server and
+//! returns its rows.
 //!
 //! Kinds: `tether-polling` (long-polling only), `tether-upgrade` (polling, then the upgrade;
 //! measured once upgraded), and their socket.io-client peers `socket.io-client-polling` and
@@ -12,6 +12,7 @@
 //!   client each trial (median).
 
 use crate::measure::{figure, percentile, R};
+use crate::passes::{cmp, rotated, Better, Comparison};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tether_core::{Client, Config, Event, TransportKind, Transports};
@@ -117,22 +118,35 @@ pub struct Sizes {
     pub p3: usize,
 }
 
-/// The comparisons of the ratio table: (workload, figure, Tether kind, peer, better).
-pub const COMPARISONS: &[(&str, &str, &str, &str, &str)] = &[
-    ("p1", "p50_us", "tether-polling", "socket.io-client-polling", "lower"),
-    ("p1", "p99_us", "tether-polling", "socket.io-client-polling", "lower"),
-    ("p2", "msgs_per_s", "tether-polling", "socket.io-client-polling", "higher"),
-    ("p3", "first_message_median_ms", "tether-polling", "socket.io-client-polling", "lower"),
-    ("p1", "p50_us", "tether-upgrade", "socket.io-client-upgrade", "lower"),
-    ("p1", "p99_us", "tether-upgrade", "socket.io-client-upgrade", "lower"),
-    ("p2", "msgs_per_s", "tether-upgrade", "socket.io-client-upgrade", "higher"),
-    ("p3", "first_message_median_ms", "tether-upgrade", "socket.io-client-upgrade", "lower"),
+/// The comparisons of the report.
+pub const COMPARISONS: &[Comparison] = &[
+    cmp("p1", "p50_us", "tether-polling", "socket.io-client-polling", Better::Lower),
+    cmp("p1", "p99_us", "tether-polling", "socket.io-client-polling", Better::Lower),
+    cmp("p2", "msgs_per_s", "tether-polling", "socket.io-client-polling", Better::Higher),
+    cmp(
+        "p3",
+        "first_message_median_ms",
+        "tether-polling",
+        "socket.io-client-polling",
+        Better::Lower,
+    ),
+    cmp("p1", "p50_us", "tether-upgrade", "socket.io-client-upgrade", Better::Lower),
+    cmp("p1", "p99_us", "tether-upgrade", "socket.io-client-upgrade", Better::Lower),
+    cmp("p2", "msgs_per_s", "tether-upgrade", "socket.io-client-upgrade", Better::Higher),
+    cmp(
+        "p3",
+        "first_message_median_ms",
+        "tether-upgrade",
+        "socket.io-client-upgrade",
+        Better::Lower,
+    ),
 ];
 
-/// Every polling workload for every kind, one process per measurement; `spawn(kind, workload,
-/// n)` starts the process and returns its figures.
+/// Every polling workload for every kind, one process per measurement, the kinds of pass `pass`
+/// in its rotated order; `spawn(kind, workload, n)` starts the process and returns its figures.
 pub async fn orchestrate<F, Fut>(
     sizes: &Sizes,
+    pass: usize,
     mut spawn: F,
 ) -> Vec<(String, String, Vec<serde_json::Value>)>
 where
@@ -142,7 +156,7 @@ where
     let mut rows = Vec::new();
     for (workload, n) in [("p1", sizes.p1), ("p2", sizes.p2), ("p3", sizes.p3)] {
         for (ours, peer) in KINDS {
-            for kind in [ours, peer] {
+            for kind in rotated(&[ours, peer], pass) {
                 eprintln!("== {workload} {kind}");
                 match spawn(kind.to_owned(), workload.to_owned(), n).await {
                     Ok(figures) => rows.push((workload.to_owned(), kind.to_owned(), figures)),

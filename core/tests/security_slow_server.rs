@@ -1,7 +1,7 @@
 //! A server that stops reading (its TCP window closes) while the app keeps sending. Its own
 //! binary, because it measures the process's resident memory (Linux only).
 //!
-//! Memory stays bounded (sends wait while 256 frames wait for the socket), and the client's
+//! Memory stays bounded (sends wait while 1,024 frames or 1 MiB wait for the socket), and the client's
 //! other calls keep answering meanwhile.
 
 #[path = "support/hostile_server.rs"]

@@ -28,11 +28,15 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, trace, warn};
 
 /// Frames waiting for the socket before the driver stops taking commands: a fast sender then
-/// waits in `send().await` instead of growing a buffer without bound.
-const MAX_PENDING_WRITES: usize = 256;
+/// waits in `send().await` instead of growing a buffer without bound. As many as the send lane
+/// holds, so that a burst is taken whole while the socket drains: with room for a quarter of
+/// it, the driver and a fast sender handed the lane back and forth every few messages, each
+/// hand-off a wake-up of the other task, on another thread, preempting the server on the next
+/// core (W2 in BENCHMARKS.md).
+const MAX_PENDING_WRITES: usize = 1024;
 
-/// Commands handled in one go when several are waiting (a burst of sends).
-const COMMAND_BURST: usize = 64;
+/// Bytes of those frames past which the driver stops taking commands too (large messages).
+const MAX_PENDING_BYTES: usize = 1024 * 1024;
 
 /// How long a closing socket may take to write its last frames before it is simply dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -67,6 +71,8 @@ pub(crate) struct Driver {
     sink: Option<SplitSink<Connection, Frame>>,
     stream: Option<SplitStream<Connection>>,
     pending: VecDeque<Frame>,
+    /// The bytes in `pending`, for `MAX_PENDING_BYTES`.
+    pending_bytes: usize,
     unflushed: bool,
     /// The token of the last connection, handed back to the provider if the server refuses it.
     last_token: Option<Token>,
@@ -127,6 +133,7 @@ impl Driver {
             sink: None,
             stream: None,
             pending: VecDeque::new(),
+            pending_bytes: 0,
             unflushed: false,
             last_token: None,
             clock,
@@ -150,7 +157,9 @@ impl Driver {
             let deadline = self.session.poll_timeout().map(|at| self.clock.timer(at));
             let connected = self.sink.is_some();
             let must_write = connected && (!self.pending.is_empty() || self.unflushed);
-            let accepting = !self.commands_closed && self.pending.len() < MAX_PENDING_WRITES;
+            let accepting = !self.commands_closed
+                && self.pending.len() < MAX_PENDING_WRITES
+                && self.pending_bytes < MAX_PENDING_BYTES;
             self.clock.wake();
             tokio::select! {
                 command = self.commands.recv(), if accepting => match command {
@@ -159,7 +168,7 @@ impl Driver {
                         // Take the rest of a burst now, so that it goes out in one write
                         // instead of one write (and one wake-up) per message.
                         let room = MAX_PENDING_WRITES.saturating_sub(self.pending.len());
-                        for _ in 1..room.min(COMMAND_BURST) {
+                        for _ in 1..room {
                             match self.commands.try_recv() {
                                 Ok(command) => self.on_command(command),
                                 Err(_) => break,
@@ -177,12 +186,13 @@ impl Driver {
                     self.on_opened(opened);
                 }
                 incoming = next_message(&mut self.stream), if self.stream.is_some() => self.on_incoming(incoming),
-                written = write_pending(&mut self.sink, &mut self.pending), if must_write => match written {
+                written = write_pending(&mut self.sink, &mut self.pending, &mut self.pending_bytes), if must_write => match written {
                     Ok(()) => {
                         self.unflushed = false;
                         // All written: give the buffer back, as the session does with its
                         // queues (an idle connection keeps none; W4 in BENCHMARKS.md).
                         self.pending = VecDeque::new();
+                        self.pending_bytes = 0;
                     }
                     Err(error) => {
                         warn!(%error, "write failed");
@@ -243,6 +253,7 @@ impl Driver {
         if self.sink.is_some() {
             while let Some(frame) = self.session.poll_transmit() {
                 trace!(len = frame.len(), "frame out");
+                self.pending_bytes += frame.len();
                 self.pending.push_back(frame);
             }
         }
@@ -295,6 +306,7 @@ impl Driver {
     fn close_socket(&mut self) {
         self.stream = None;
         let pending = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
         self.unflushed = false;
         if let Some(mut sink) = self.sink.take() {
             tokio::spawn(async move {
@@ -454,6 +466,7 @@ async fn next_message(
 async fn write_pending(
     sink: &mut Option<SplitSink<Connection, Frame>>,
     pending: &mut VecDeque<Frame>,
+    pending_bytes: &mut usize,
 ) -> Result<(), TransportError> {
     let Some(sink) = sink else { return std::future::pending().await };
     poll_fn(|cx| {
@@ -464,6 +477,7 @@ async fn write_pending(
                 Poll::Pending => return Poll::Pending,
             }
             if let Some(message) = pending.pop_front() {
+                *pending_bytes = pending_bytes.saturating_sub(message.len());
                 sink.start_send_unpin(message)?;
             }
         }

@@ -11,6 +11,7 @@
 "use strict";
 
 const readline = require("readline");
+const { performance } = require("perf_hooks");
 const { load } = require("./lib/options");
 
 // Flags first: the modules below read them.
@@ -55,7 +56,9 @@ httpServer.on("error", (e) => {
 });
 
 httpServer.listen(opts.port, opts.host, () => {
-  report({ event: "listening", port: httpServer.address().port });
+  // at_us: epoch microseconds, so a benchmark can time reconnects from the moment it listens.
+  const atUs = Math.round((performance.timeOrigin + performance.now()) * 1000);
+  report({ event: "listening", port: httpServer.address().port, at_us: atUs });
   log(`listening on ${opts.host}:${httpServer.address().port}`);
   const rl = readline.createInterface({ input: process.stdin, terminal: false });
   rl.on("line", (line) => onCommandLine(line, shutdown));

@@ -14,7 +14,9 @@
 use super::binary::{encode_binary, is_placeholder, BinaryAssembler};
 use super::config::SocketIoConfig;
 use super::engineio::{decode_engine_packet, encode_engine_packet, EnginePacket, OpenInfo};
-use super::packet::{encode_socket_packet, DecodeLimits, SocketPacket, SocketPacketKind};
+use super::packet::{
+    encode_event_message, encode_socket_packet, DecodeLimits, SocketPacket, SocketPacketKind,
+};
 use crate::model::{AckId, AckReply, Frame, IncomingMessage, OutgoingMessage, SendError, Token};
 use crate::protocol::contract::{Protocol, ProtocolEvent, ProtocolOutput, TransportRequest};
 use serde_json::{json, Map, Value};
@@ -25,6 +27,15 @@ const NAME: &str = "socket.io";
 
 /// Attachments one packet may announce; more is a hostile or broken server.
 const MAX_ATTACHMENTS: usize = 64;
+
+/// A packet's text beyond its JSON: `4`, the type, an ack id of up to 20 digits, the brackets.
+const PACKET_OVERHEAD_BYTES: usize = 24;
+
+/// A guess at an acknowledgement's JSON (its first buffer; it grows if it needs to).
+const ACK_REPLY_BYTES: usize = 64;
+
+/// A join or leave's text beyond the event and room names.
+const ROOM_EVENT_BYTES: usize = PACKET_OVERHEAD_BYTES + 32;
 
 /// Events held before the handshake completes; a server replaying more is misbehaving.
 pub(super) const MAX_EARLY_EVENTS: usize = 10_000;
@@ -123,25 +134,29 @@ impl SocketIo {
         }
     }
 
+    /// An event (`head` is its name) or an ack, with its binary attachments as the frames
+    /// after it. Without attachments the text is written in one go from borrowed parts (see
+    /// [`encode_event_message`]); `capacity` is a guess of its length.
+    #[allow(clippy::too_many_arguments)]
     fn push_packet(
         kind: SocketPacketKind,
         namespace: &str,
         id: Option<u64>,
-        data: Vec<Value>,
+        head: Option<&str>,
+        args: &[Value],
         binary: &[Vec<u8>],
+        capacity: usize,
         out: &mut ProtocolOutput,
     ) -> Result<(), SendError> {
         if binary.is_empty() {
-            let packet = SocketPacket {
-                kind,
-                namespace: namespace.to_owned(),
-                id,
-                data: Some(Value::Array(data)),
-                attachments: 0,
-            };
-            out.frames.push_back(engine_message(&packet));
+            let text = encode_event_message(kind, namespace, id, head, args, capacity)
+                .map_err(|e| SendError::Invalid(e.to_string()))?;
+            out.frames.push_back(Frame::Text(text));
             return Ok(());
         }
+        let mut data = Vec::with_capacity(args.len() + 1);
+        data.extend(head.map(|event| Value::String(event.to_owned())));
+        data.extend(args.iter().cloned());
         let (text, attachments) =
             encode_binary(kind, namespace, id, Value::Array(data), binary.to_vec())
                 .map_err(|e| SendError::Invalid(e.to_string()))?;
@@ -149,6 +164,7 @@ impl SocketIo {
         out.frames.extend(attachments.into_iter().map(Frame::Binary));
         Ok(())
     }
+
     /// A join or leave: `event` with `{room_field: room}` in the rooms' namespace.
     fn push_room_event(
         &self,
@@ -157,9 +173,20 @@ impl SocketIo {
         ack: Option<AckId>,
         out: &mut ProtocolOutput,
     ) -> Result<(), SendError> {
-        let data = vec![Value::String(event), json!({ self.config.room_field.clone(): room })];
-        let namespace = self.rooms_namespace().to_owned();
-        Self::push_packet(SocketPacketKind::Event, &namespace, ack.map(|a| a.0), data, &[], out)
+        let args = [json!({ self.config.room_field.clone(): room })];
+        let namespace = self.rooms_namespace();
+        let id = ack.map(|a| a.0);
+        let capacity = ROOM_EVENT_BYTES + event.len() + room.len();
+        Self::push_packet(
+            SocketPacketKind::Event,
+            namespace,
+            id,
+            Some(&event),
+            &args,
+            &[],
+            capacity,
+            out,
+        )
     }
 }
 
@@ -282,15 +309,15 @@ impl Protocol for SocketIo {
         out: &mut ProtocolOutput,
     ) -> Result<(), SendError> {
         self.check(message)?;
-        let mut data = Vec::with_capacity(message.data.len() + 1);
-        data.push(Value::String(message.event.clone()));
-        data.extend(message.data.iter().cloned());
         Self::push_packet(
             SocketPacketKind::Event,
             &message.namespace,
             ack.map(|a| a.0),
-            data,
+            Some(&message.event),
+            &message.data,
             &message.binary,
+            // What the payload's JSON takes, plus the packet's head, brackets and commas.
+            message.size_hint() + PACKET_OVERHEAD_BYTES + 2 * message.data.len(),
             out,
         )
     }
@@ -308,8 +335,10 @@ impl Protocol for SocketIo {
             SocketPacketKind::Ack,
             namespace,
             Some(ack_id),
-            reply.data.clone(),
+            None,
+            &reply.data,
             &reply.binary,
+            PACKET_OVERHEAD_BYTES + namespace.len() + ACK_REPLY_BYTES,
             out,
         )
     }

@@ -3,6 +3,11 @@
 "use strict";
 
 const { UserBroadcast } = require("./frames");
+const { opts } = require("./options");
+
+// With --quiet (benchmarks: a report per message would be most of the server's work) only the
+// reports a process needs to drive the server are printed.
+const QUIET_REPORTS = new Set(["listening", "fatal", "done"]);
 
 let stdoutBroken = false;
 process.stdout.on("error", () => {
@@ -11,8 +16,13 @@ process.stdout.on("error", () => {
   process.exit(0);
 });
 
+// Whether reports of this kind are printed (callers on hot paths skip building them).
+function reports(event) {
+  return !opts.quiet || QUIET_REPORTS.has(event);
+}
+
 function report(obj) {
-  if (stdoutBroken) return;
+  if (stdoutBroken || !reports(obj.event)) return;
   process.stdout.write(`${JSON.stringify(obj)}\n`);
 }
 
@@ -56,4 +66,4 @@ function isObject(v) {
   return v !== null && typeof v === "object" && !Array.isArray(v) && !Buffer.isBuffer(v);
 }
 
-module.exports = { report, log, redactParams, payloadView, redactJoinPayload, isObject };
+module.exports = { report, reports, log, redactParams, payloadView, redactJoinPayload, isObject };

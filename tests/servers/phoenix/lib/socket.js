@@ -4,7 +4,7 @@
 
 const { opts } = require("./options");
 const { encodeText } = require("./frames");
-const { report, payloadView, redactJoinPayload } = require("./output");
+const { report, reports, payloadView, redactJoinPayload } = require("./output");
 const { subscribe } = require("./pubsub");
 const { Channel, endChannel, closeChannel } = require("./channel");
 const { REALTIME_PATH } = require("./connection");
@@ -23,20 +23,22 @@ function channelKindFor(topic) {
 function handleFrame(conn, msg) {
   const { joinRef, ref, topic, event, payload } = msg;
   if (topic === "phoenix" && event === "heartbeat") {
-    report({ event: "heartbeat", socket: conn.id, ref });
+    if (reports("heartbeat")) report({ event: "heartbeat", socket: conn.id, ref });
     if (conn.blackhole === "heartbeats") return undefined;
     conn.send(encodeText(null, ref, "phoenix", "phx_reply", { response: {}, status: "ok" }));
     return undefined;
   }
-  report({
-    event: "received",
-    socket: conn.id,
-    topic,
-    name: event,
-    join_ref: joinRef,
-    ref,
-    payload: event === "phx_join" ? redactJoinPayload(topic, payload) : payloadView(payload),
-  });
+  if (reports("received")) {
+    report({
+      event: "received",
+      socket: conn.id,
+      topic,
+      name: event,
+      join_ref: joinRef,
+      ref,
+      payload: event === "phx_join" ? redactJoinPayload(topic, payload) : payloadView(payload),
+    });
+  }
   const ch = conn.channels.get(topic);
   if (event === "phx_join") {
     if (ch) {

@@ -389,3 +389,21 @@ test("process: unknown flag exits 2, stdin EOF exits 0, SIGTERM exits promptly",
   assert.equal((await closeCmd.exited).code, 0);
   assert.match(closeCmd.out(), /"event":"done","cmd":"close","id":7,"ok":true/);
 });
+
+test("process: --quiet prints only listening (with at_us) and done, whatever the traffic", async (t) => {
+  const server = await ServerProcess.start(["--quiet"]);
+  t.after(() => server.stop());
+  assert.ok(Number.isInteger(server.reports[0].at_us), "listening carries at_us");
+  const ws = await RawSocket.connect(server.port);
+  ws.send(["1", "1", "room:quiet", "phx_join", {}]);
+  assert.deepEqual(await ws.nextJson("join reply"), ["1", "1", "room:quiet", "phx_reply", { response: {}, status: "ok" }]);
+  ws.send([null, "2", "phoenix", "heartbeat", {}]);
+  ws.send(["1", "3", "room:quiet", "ping", { n: 1 }]);
+  await waitFor(async () => {
+    const frame = await ws.nextJson("ping reply");
+    return frame[1] === "3";
+  }, "ping reply");
+  const sockets = await server.command({ cmd: "sockets" });
+  assert.equal(sockets.sockets.length, 1);
+  assert.deepEqual(server.reports.map((r) => r.event), ["listening", "done"]);
+});

@@ -313,4 +313,25 @@ proptest! {
     fn every_valid_packet_round_trips(p in valid_packet()) {
         prop_assert_eq!(decode_socket_packet(&encode_socket_packet(&p)), Ok(p));
     }
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them(text in ".*", control in "[\\x00-\\x1f\"\\\\]") {
+        for text in [text.clone(), format!("{text}{control}{text}")] {
+            let mut direct = Vec::new();
+            prop_assert!(write_json_str(&mut direct, &text).is_ok());
+            prop_assert_eq!(String::from_utf8(direct).ok(), serde_json::to_string(&text).ok());
+        }
+    }
+
+    #[test]
+    fn the_direct_event_encoder_writes_what_the_packet_encoder_writes(p in valid_packet()) {
+        let Some(Value::Array(items)) = &p.data else { return Ok(()) };
+        let (head, args) = match (p.kind, items.split_first()) {
+            (K::Event, Some((Value::String(event), args))) => (Some(event.as_str()), args),
+            (K::Ack, _) => (None, items.as_slice()),
+            _ => return Ok(()),
+        };
+        let direct = encode_event_message(p.kind, &p.namespace, p.id, head, args, 0);
+        prop_assert_eq!(direct.ok(), Some(format!("4{}", encode_socket_packet(&p))));
+    }
 }
