@@ -47,6 +47,7 @@ import kotlin.time.Duration
 class TetherClient private constructor(
     /** The generated client, for what the sugar does not cover. */
     val raw: Client,
+    fastPath: Boolean,
 ) : AutoCloseable {
 
     /**
@@ -54,7 +55,21 @@ class TetherClient private constructor(
      * not connect until [connect] or [start].
      */
     constructor(config: ClientConfig, tokenProvider: TokenProvider? = null) :
-        this(Client(config, tokenProvider?.let(::FfiTokenProvider)))
+        this(config, tokenProvider, fastPath = true)
+
+    /** [fastPath] false: every call through the generated JNA code (for tests comparing both). */
+    internal constructor(config: ClientConfig, tokenProvider: TokenProvider?, fastPath: Boolean) :
+        this(Client(config, tokenProvider?.let(::FfiTokenProvider)), fastPath)
+
+    /**
+     * The client's id for the JNI fast path of [tryEmit] and [subscribeMessages]
+     * ([JvmFastPath]), or 0 where there is none: then the generated JNA code is used.
+     */
+    @Volatile
+    private var fastId: Long = if (fastPath) JvmFastPath.idOf(raw) else 0L
+
+    /** Whether [tryEmit] and [subscribeMessages] go through JNI (tests check it). */
+    internal val usesFastPath: Boolean get() = fastId != 0L
 
     private val stateValue = MutableStateFlow(raw.state())
     private val healthValue = MutableStateFlow(raw.health())
@@ -94,10 +109,27 @@ class TetherClient private constructor(
     fun messages(vararg events: String, room: String? = null, rate: RateLimit? = null): Flow<IncomingMessage> {
         val filter = MessageFilter(events = events.toList(), room = room, rate = rate)
         return subscription { send ->
-            raw.subscribeMessages(filter, object : MessageListener {
+            subscribeMessages(filter, object : MessageListener {
                 override fun onMessage(message: IncomingMessage) = send(message)
             })
         }
+    }
+
+    /**
+     * Calls [listener] once per server message that [filter] lets through, in order, one call
+     * at a time, from a thread of the library (never the caller's), until the returned handle
+     * is closed; what the listener throws is logged and delivery goes on. The same as
+     * `raw.subscribeMessages`, but on the JVM the messages cross into Kotlin a burst at a time
+     * through JNI (hundreds of thousands a second) instead of one JNA call each.
+     */
+    fun subscribeMessages(filter: MessageFilter, listener: MessageListener): AutoCloseable {
+        val id = fastId
+        if (id != 0L) {
+            val receiver = MessageReceiver(listener)
+            val subscription = JvmFastPath.subscribe(id, filter, MAX_BURST, receiver)
+            if (subscription != 0L) return FastSubscription(subscription, receiver)
+        }
+        return raw.subscribeMessages(filter, listener)
     }
 
     /**
@@ -143,9 +175,14 @@ class TetherClient private constructor(
     /**
      * Hands [event] with [payload] to the engine without suspending, from any thread. Throws
      * `TetherException.QueueFull` when the engine's send lane is full (nothing was sent: retry
-     * shortly, or use [emit]); a refusal afterwards arrives on [events] as an error.
+     * shortly, or use [emit]); a refusal afterwards arrives on [events] as an error. On the
+     * JVM this is a JNI call of about a microsecond ([JvmFastPath]), so one call per message
+     * is fine at hundreds of thousands a second.
      */
-    fun tryEmit(event: String, payload: JsonElement) = raw.tryEmit(event, payload.toString())
+    fun tryEmit(event: String, payload: JsonElement) {
+        val id = fastId
+        if (id != 0L) JvmFastPath.tryEmit(id, event, payload.toString()) else raw.tryEmit(event, payload.toString())
+    }
 
     /**
      * [tryEmit] for many payloads in one native call (worth it for high-rate streams: a native
@@ -208,11 +245,11 @@ class TetherClient private constructor(
     /**
      * A cold flow over a listener subscription: subscribes in the collector's coroutine as
      * collection starts, buffers up to [capacity] values (by default without bound: listener
-     * calls never wait for the collector), and closes the [TaskHandle] when collection ends.
+     * calls never wait for the collector), and closes the subscription when collection ends.
      */
     internal fun <T> subscription(
         capacity: Int = Channel.UNLIMITED,
-        subscribe: (send: (T) -> Unit) -> TaskHandle,
+        subscribe: (send: (T) -> Unit) -> AutoCloseable,
     ): Flow<T> = flow {
         val inbox = Channel<T>(capacity)
         val handle = subscribe { value -> inbox.trySend(value) }
@@ -225,11 +262,20 @@ class TetherClient private constructor(
 
     /** Stops the state and health subscriptions and releases the native client (disconnecting). */
     override fun close() {
+        // From now on the generated code answers (and throws as it does for a closed object).
+        fastId = 0
         stateSubscription.close()
         healthSubscription.close()
         raw.close()
     }
 }
+
+/**
+ * Messages handed to Kotlin per JNI call at most (they are the ones ready at that moment, so
+ * a quiet stream gets them one at a time). `-Dtether.jvmFastPath.maxBurst` overrides it for
+ * the W6 measurements of BENCHMARKS.md.
+ */
+private val MAX_BURST: Int = System.getProperty("tether.jvmFastPath.maxBurst")?.toIntOrNull() ?: 256
 
 /** Milliseconds for the native library (negative durations: zero). */
 internal fun Duration.toMillis(): ULong = inWholeMilliseconds.coerceAtLeast(0).toULong()
