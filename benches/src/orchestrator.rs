@@ -415,7 +415,9 @@ async fn w7(kind: &str, n: usize) -> R<(f64, f64)> {
 /// `--raw-url <bare server> --n <count>` and print JSON figure lines: `emits_per_s` (emits made
 /// from the language until the server has all of them), `callbacks_per_s` (server messages
 /// delivered one call each to a listener in the language), `batched_events_per_s` (the same
-/// through a batch listener) and a few details. The bare server is the sink and the source
+/// through a batch listener) and a few details; Kotlin adds the same calls through uniffi's JNA
+/// code (`jna_emits_per_s`, `jna_callbacks_per_s`: its fast path is JNI) and its Flow
+/// (`flow_callbacks_per_s`). The bare server is the sink and the source
 /// because the Node server, not the bindings, would be the bottleneck (W2).
 async fn w6(raw_url: &str, n: usize, results: &mut Results) {
     eprintln!("== w6 tether-raw (the engine in Rust, no bindings: the baseline)");
@@ -482,7 +484,11 @@ const W6_TARGETS: &[(&str, &str)] = &[
     ("tether-raw", "callbacks_per_s"),
     ("tether-raw", "batched_events_per_s"),
     ("tether-kotlin", "emits_per_s"),
+    ("tether-kotlin", "jna_emits_per_s"),
+    ("tether-kotlin", "batched_emits_per_s"),
     ("tether-kotlin", "callbacks_per_s"),
+    ("tether-kotlin", "jna_callbacks_per_s"),
+    ("tether-kotlin", "flow_callbacks_per_s"),
     ("tether-kotlin", "batched_events_per_s"),
     ("tether-swift", "emits_per_s"),
     ("tether-swift", "callbacks_per_s"),

@@ -47,15 +47,8 @@ pub(super) fn error_text(error: &TetherError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ClientConfig;
-    use std::sync::Arc;
+    use crate::jvm::registry::tests::offline_client;
     use std::time::Duration;
-
-    fn offline_client() -> Arc<Client> {
-        let config =
-            ClientConfig { urls: vec!["ws://127.0.0.1:9".into()], ..ClientConfig::default() };
-        Client::new(config, None).unwrap_or_else(|e| panic!("{e}"))
-    }
 
     #[test]
     fn every_variant_has_its_own_digit_before_its_message() {

@@ -66,11 +66,12 @@ pub(crate) fn cancel_subscription(id: u64) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::config::ClientConfig;
 
-    fn offline_client() -> Arc<Client> {
+    /// A client that is never connected (nothing listens on the discard port).
+    pub(in crate::jvm) fn offline_client() -> Arc<Client> {
         let config =
             ClientConfig { urls: vec!["ws://127.0.0.1:9".into()], ..ClientConfig::default() };
         Client::new(config, None).unwrap_or_else(|e| panic!("{e}"))

@@ -26,10 +26,11 @@ internal object JvmFastPath {
         if (System.getProperty("tether.jvmFastPath") == "false") return false
         // The name the generated code gives JNA (it honours the same override).
         val name = System.getProperty("uniffi.component.tether_ffi.libraryOverride") ?: "tether_ffi"
-        return runCatching {
-            val file = runCatching { NativeLibrary.getInstance(name).file }.getOrNull()
-            if (file != null) System.load(file.absolutePath) else System.loadLibrary(name)
-        }.isSuccess
+        val file = runCatching { NativeLibrary.getInstance(name).file }.getOrNull()
+        if (file != null && runCatching { System.load(file.absolutePath) }.isSuccess) return true
+        // Android (libraries in the APK), or a JNA that names no file. Should this find another
+        // copy of the library, `knows` says so and the client keeps to JNA.
+        return runCatching { System.loadLibrary(name) }.isSuccess
     }
 
     /**

@@ -2,13 +2,9 @@ package dev.tether
 
 import dev.tether.ffi.IncomingMessage
 import dev.tether.ffi.LogLevel
-import dev.tether.ffi.LogListener
-import dev.tether.ffi.LogRecord
 import dev.tether.ffi.MessageFilter
 import dev.tether.ffi.MessageListener
 import dev.tether.ffi.TetherException
-import dev.tether.ffi.removeLogListener
-import dev.tether.ffi.setLogListener
 import kotlinx.coroutines.async
 import kotlinx.coroutines.cancelChildren
 import kotlinx.coroutines.runBlocking
@@ -22,10 +18,8 @@ import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.Timeout
 import java.util.Base64
 import java.util.concurrent.CopyOnWriteArrayList
-import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicInteger
-import kotlin.concurrent.thread
 import kotlin.test.assertContentEquals
 import kotlin.test.assertEquals
 import kotlin.test.assertNotNull
@@ -63,20 +57,7 @@ class JvmFastPathTest : ClosesAfterEach() {
         client.echoesInto(seen).closeAfter()
         client.connect()
         val total = 20_000
-        var refused = 0
-        thread(name = "try-emitter") {
-            for (i in 0 until total) {
-                while (true) {
-                    try {
-                        client.tryEmit("echo", buildJsonObject { put("i", i) })
-                        break
-                    } catch (busy: TetherException.QueueFull) {
-                        refused++
-                        Thread.onSpinWait()
-                    }
-                }
-            }
-        }.join()
+        val refused = client.tryEmitEchoes(0 until total)
 
         assertEquals(total, server.awaitReceivedCount("echo", total, timeout = 60.seconds), "each once at the server")
         awaitCondition(60.seconds, "all $total echoes") { seen.size >= total }
@@ -101,9 +82,7 @@ class JvmFastPathTest : ClosesAfterEach() {
         }).closeAfter()
         client.connect()
         val total = 3_000
-        repeat(total) { i ->
-            while (runCatching { client.tryEmit("echo", buildJsonObject { put("i", i) }) }.isFailure) Thread.onSpinWait()
-        }
+        client.tryEmitEchoes(0 until total)
         awaitCondition(60.seconds, "every echo through both paths") { viaJni.size >= total && viaJna.size >= total }
         assertEquals((0 until total).toList(), viaJni.toList())
         assertEquals((0 until total).toList(), viaJna.toList())
@@ -134,13 +113,7 @@ class JvmFastPathTest : ClosesAfterEach() {
 
     @Test
     fun `a listener that throws does not stop delivery and the throw is logged`() = runBlocking<Unit> {
-        val records = LinkedBlockingQueue<LogRecord>()
-        setLogListener(object : LogListener {
-            override fun onLog(record: LogRecord) {
-                records.add(record)
-            }
-        }, LogLevel.WARN)
-        try {
+        withLogRecords(LogLevel.WARN) { records ->
             val server = NodeServer().closeAfter()
             val client = TetherClient(testConfig(server)).closeAfter()
             val seen = CopyOnWriteArrayList<Int>()
@@ -159,8 +132,6 @@ class JvmFastPathTest : ClosesAfterEach() {
             awaitCondition(what = "a log record of a throw") {
                 records.any { it.target.startsWith("tether_ffi") && "listener bug on" in it.message }
             }
-        } finally {
-            removeLogListener()
         }
     }
 

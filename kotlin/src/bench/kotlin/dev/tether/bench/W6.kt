@@ -54,9 +54,9 @@ fun main(args: Array<String>) {
     runBlocking { client.connect() }
     val payload = "c" + "x".repeat(63)
     val json = JsonPrimitive(payload)
-    run("jna-emits") { emits(client.raw, n, "jna_") { client.raw.tryEmit("message", "\"$payload\"") } }
-    run("emits") { emits(client.raw, n, "") { client.tryEmit("message", json) } }
-    run("batched-emits") { batchedEmits(client.raw, n, batch = 512) }
+    run("jna-emits") { emits(client.raw, n, "jna_", one { client.raw.tryEmit("message", "\"$payload\"") }) }
+    run("emits") { emits(client.raw, n, "", one { client.tryEmit("message", json) }) }
+    run("batched-emits") { emits(client.raw, n, "batched_", batches(client.raw, n, batch = 512)) }
     run("batched-callbacks") { batchedCallbacks(client.raw, n) }
     run("jna-callbacks") {
         singleCallbacks(client.raw, n, "jna_") { filter, listener -> client.raw.subscribeMessages(filter, listener) }
@@ -83,57 +83,61 @@ private fun <T> withControl(client: Client, body: (LinkedBlockingQueue<String>) 
 
 /**
  * `n` emits of a 64-byte text (starting with "c", which the bare server counts instead of
- * echoing) until the server has all of them, one [emit] call each, retried while the send lane
- * is full.
+ * echoing) until the server has all of them. [emit] is given how many were handed over so far
+ * and hands over more; when the send lane was full it is called again after a spin.
  */
-private fun emits(client: Client, n: Int, kind: String, emit: () -> Unit) = withControl(client) { control ->
+private fun emits(client: Client, n: Int, kind: String, emit: (sent: Int) -> Handed) = withControl(client) { control ->
     send(client, "reset:$n")
     expect(control, "[\"reset-ok\"]")
     var refused = 0L
+    var calls = 0L
     val cpu = processCpuNanos()
+    val callerCpu = threads.currentThreadCpuTime
     val started = System.nanoTime()
     var sent = 0
     while (sent < n) {
-        try {
-            emit()
-            sent++
-        } catch (busy: TetherException.QueueFull) {
+        calls++
+        val handed = emit(sent)
+        sent += handed.count
+        if (handed.laneFull) {
             refused++
             Thread.onSpinWait()
         }
     }
     val handedOver = System.nanoTime()
+    // The caller's own CPU per call, refused calls included: the bindings' cost without the
+    // engine's, which runs on the library's threads.
+    val callCpuUs = (threads.currentThreadCpuTime - callerCpu) / 1e3 / calls
     expect(control, "[\"done\"]")
     val done = System.nanoTime()
     figure("${kind}emits_per_s", n / seconds(started, done), "1/s")
+    figure("${kind}emit_caller_cpu_us_per_call", callCpuUs, "us")
     figure("${kind}emit_cpu_us_per_msg", (processCpuNanos() - cpu) / 1e3 / n, "us")
     figure("${kind}emit_calls_per_s", n / seconds(started, handedOver), "1/s")
     figure("${kind}emit_lane_full_retries", refused.toDouble(), "count")
 }
 
-/** The same `n` emits through `tryEmitBatch` of [batch], resent from where the lane filled. */
-private fun batchedEmits(client: Client, n: Int, batch: Int) = withControl(client) { control ->
-    send(client, "reset:$n")
-    expect(control, "[\"reset-ok\"]")
-    val payloads = List(batch) { "\"c" + "x".repeat(63) + "\"" }
-    var refused = 0L
-    val started = System.nanoTime()
-    var sent = 0
-    while (sent < n) {
-        val take = minOf(batch, n - sent)
-        val accepted = client.tryEmitBatch("message", if (take == batch) payloads else payloads.subList(0, take)).toInt()
-        sent += accepted
-        if (accepted < take) {
-            refused++
-            Thread.onSpinWait()
-        }
+/** What one call handed over, and whether the send lane filled before all of it was. */
+private class Handed(val count: Int, val laneFull: Boolean)
+
+/** One call per message ([emit]); `QueueFull` is a full lane. */
+private fun one(emit: () -> Unit): (Int) -> Handed = {
+    try {
+        emit()
+        Handed(1, laneFull = false)
+    } catch (busy: TetherException.QueueFull) {
+        Handed(0, laneFull = true)
     }
-    val handedOver = System.nanoTime()
-    expect(control, "[\"done\"]")
-    val done = System.nanoTime()
-    figure("batched_emits_per_s", n / seconds(started, done), "1/s")
-    figure("batched_emit_calls_per_s", n / seconds(started, handedOver), "1/s")
-    figure("batched_emit_lane_full_retries", refused.toDouble(), "count")
+}
+
+/** `tryEmitBatch` of up to [batch] per call, resent from where the lane filled. */
+private fun batches(client: Client, n: Int, batch: Int): (Int) -> Handed {
+    val payloads = List(batch) { "\"c" + "x".repeat(63) + "\"" }
+    return { sent ->
+        val take = minOf(batch, n - sent)
+        val accepted = client.tryEmitBatch("message", payloads.subList(0, take)).toInt()
+        Handed(accepted, laneFull = accepted < take)
+    }
 }
 
 /** The server floods `n` texts; a batch listener counts them. */
@@ -214,6 +218,8 @@ private fun await(latch: CountDownLatch, what: String) {
 }
 
 private fun seconds(from: Long, to: Long) = (to - from) / 1e9
+
+private val threads = ManagementFactory.getThreadMXBean()
 
 /**
  * CPU time of this whole process (every thread: the caller, the library's runtime and delivery
