@@ -105,8 +105,11 @@ const W6_TARGETS: &[Target] = &[
     w6_target("tether-raw", "callbacks_per_s"),
     w6_target("tether-raw", "batched_events_per_s"),
     w6_target("tether-kotlin", "emits_per_s"),
+    w6_target("tether-kotlin", "jna_emits_per_s"),
     w6_target("tether-kotlin", "batched_emits_per_s"),
     w6_target("tether-kotlin", "callbacks_per_s"),
+    w6_target("tether-kotlin", "jna_callbacks_per_s"),
+    w6_target("tether-kotlin", "flow_callbacks_per_s"),
     w6_target("tether-kotlin", "batched_events_per_s"),
     w6_target("tether-swift", "emits_per_s"),
     w6_target("tether-swift", "batched_emits_per_s"),
@@ -351,9 +354,11 @@ async fn phoenix_pass(
 /// `--raw-url <bare server> --n <count>` and print JSON figure lines: `emits_per_s` (emits made
 /// from the language until the server has all of them), `callbacks_per_s` (server messages
 /// delivered one call each to a listener in the language), `batched_events_per_s` (the same
-/// through a batch listener) and a few details. The bare server is the sink and the source
-/// because the Node server, not the bindings, would be the bottleneck (W2). The first pass
-/// builds the libraries and programs; later passes find them built.
+/// through a batch listener) and a few details; Kotlin adds the same calls through uniffi's JNA
+/// code (`jna_emits_per_s`, `jna_callbacks_per_s`: its fast path is JNI) and its Flow
+/// (`flow_callbacks_per_s`). The bare server is the sink and the source because the Node
+/// server, not the bindings, would be the bottleneck (W2). The first pass builds the libraries
+/// and programs; later passes find them built.
 async fn w6(pass: usize, raw_url: &str, n: usize, results: &mut Results) {
     eprintln!("== w6 tether-raw (the engine in Rust, no bindings: the baseline)");
     match Job::new("tether-raw", "w6", raw_url, n).figures(LIMIT).await {

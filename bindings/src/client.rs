@@ -31,6 +31,16 @@ use tokio::task::JoinHandle;
 pub struct Client {
     inner: core_api::Client,
     runtime: Handle,
+    /// Its id in the JVM fast path's registry, once the Kotlin package asked for one.
+    pub(crate) jvm_id: std::sync::OnceLock<u64>,
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        if let Some(id) = self.jvm_id.get() {
+            crate::jvm::registry::forget(*id);
+        }
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -112,7 +122,7 @@ impl Client {
         if let Some(provider) = token_provider {
             builder = builder.token_provider(ForeignTokenProvider(provider));
         }
-        Ok(Arc::new(Self { inner: builder.build()?, runtime }))
+        Ok(Arc::new(Self { inner: builder.build()?, runtime, jvm_id: Default::default() }))
     }
 
     /// Connects and waits until connected. Throws at once on what retrying cannot fix

@@ -15,6 +15,7 @@
 //! - channels: joins with a payload and the server's answer, token refresh, one channel's
 //!   presence changes ([`channels`]); Supabase Realtime's channel config, messages and events
 //!   ([`supabase`]).
+//! - [`jvm`]: the Kotlin package's JNI fast path for `tryEmit` and per-message delivery.
 //! - [`Collaboration`]: presence rosters, cursor, typing and optimistic updates ([`collab`]).
 
 uniffi::setup_scaffolding!();
@@ -28,6 +29,7 @@ pub mod error;
 pub mod event;
 pub mod health;
 mod json;
+pub mod jvm;
 pub mod listener;
 pub mod log;
 pub mod network;

@@ -10,8 +10,10 @@ import dev.tether.ffi.EventListener
 import dev.tether.ffi.HealthListener
 import dev.tether.ffi.HealthStatus
 import dev.tether.ffi.IncomingMessage
+import dev.tether.ffi.LagListener
 import dev.tether.ffi.MessageFilter
 import dev.tether.ffi.MessageBatchListener
+import dev.tether.ffi.MessageListener
 import dev.tether.ffi.OutgoingMessage
 import dev.tether.ffi.RateLimit
 import dev.tether.ffi.StateListener
@@ -48,6 +50,7 @@ class TetherClient private constructor(
     val raw: Client,
     /** The bounds of every flow's buffer: the config's `streamBuffer`. */
     internal val streamBuffer: StreamBufferOptions,
+    fastPath: Boolean,
 ) : AutoCloseable {
 
     /**
@@ -55,7 +58,21 @@ class TetherClient private constructor(
      * not connect until [connect] or [start].
      */
     constructor(config: ClientConfig, tokenProvider: TokenProvider? = null) :
-        this(Client(config, tokenProvider?.let(::FfiTokenProvider)), config.streamBuffer)
+        this(config, tokenProvider, fastPath = true)
+
+    /** [fastPath] false: every call through the generated JNA code (for tests comparing both). */
+    internal constructor(config: ClientConfig, tokenProvider: TokenProvider?, fastPath: Boolean) :
+        this(Client(config, tokenProvider?.let(::FfiTokenProvider)), config.streamBuffer, fastPath)
+
+    /**
+     * The client's id for the JNI fast path of [tryEmit] and [subscribeMessages]
+     * ([JvmFastPath]), or 0 where there is none: then the generated JNA code is used.
+     */
+    @Volatile
+    private var fastId: Long = if (fastPath) JvmFastPath.idOf(raw) else 0L
+
+    /** Whether [tryEmit] and [subscribeMessages] go through JNI (tests check it). */
+    internal val usesFastPath: Boolean get() = fastId != 0L
 
     private val stateValue = MutableStateFlow(raw.state())
     private val healthValue = MutableStateFlow(raw.health())
@@ -119,6 +136,25 @@ class TetherClient private constructor(
             }
 
     /**
+     * Calls [listener] once per server message that [filter] lets through, in order, one call
+     * at a time, from a thread of the library (never the caller's), until the returned handle
+     * is closed; what the listener throws is logged and delivery goes on. Bounded like the
+     * flows (by `filter.buffer`, else the config's `streamBuffer`): [lagListener], if given, is
+     * told how many messages were dropped where a listener that fell behind lost them. The same
+     * as `raw.subscribeMessages`, but on the JVM the messages cross into Kotlin a burst at a
+     * time through JNI (hundreds of thousands a second) instead of one JNA call each.
+     */
+    fun subscribeMessages(filter: MessageFilter, listener: MessageListener, lagListener: LagListener? = null): AutoCloseable {
+        val id = fastId
+        if (id != 0L) {
+            val receiver = MessageReceiver(listener, lagListener)
+            val subscription = JvmFastPath.subscribe(id, filter, MAX_BURST, receiver)
+            if (subscription != 0L) return FastSubscription(subscription, receiver)
+        }
+        return raw.subscribeMessages(filter, listener, lagListener)
+    }
+
+    /**
      * Like [messages], but each item is every matching message that was ready, up to
      * [maxBatch], in order: one native callback per burst instead of one per message, for
      * streams of thousands of messages a second. The bound counts messages, however they are
@@ -179,9 +215,14 @@ class TetherClient private constructor(
     /**
      * Hands [event] with [payload] to the engine without suspending, from any thread. Throws
      * `TetherException.QueueFull` when the engine's send lane is full (nothing was sent: retry
-     * shortly, or use [emit]); a refusal afterwards arrives on [events] as an error.
+     * shortly, or use [emit]); a refusal afterwards arrives on [events] as an error. On the
+     * JVM this is a JNI call of about a microsecond ([JvmFastPath]), so one call per message
+     * is fine at hundreds of thousands a second.
      */
-    fun tryEmit(event: String, payload: JsonElement) = raw.tryEmit(event, payload.toString())
+    fun tryEmit(event: String, payload: JsonElement) {
+        val id = fastId
+        if (id != 0L) JvmFastPath.tryEmit(id, event, payload.toString()) else raw.tryEmit(event, payload.toString())
+    }
 
     /**
      * [tryEmit] for many payloads in one native call (worth it for high-rate streams: a native
@@ -261,11 +302,20 @@ class TetherClient private constructor(
 
     /** Stops the state and health subscriptions and releases the native client (disconnecting). */
     override fun close() {
+        // From now on the generated code answers (and throws as it does for a closed object).
+        fastId = 0
         stateSubscription.close()
         healthSubscription.close()
         raw.close()
     }
 }
+
+/**
+ * Messages handed to Kotlin per JNI call at most (they are the ones ready at that moment, so
+ * a quiet stream gets them one at a time). `-Dtether.jvmFastPath.maxBurst` overrides it for
+ * the W6 measurements of BENCHMARKS.md.
+ */
+private val MAX_BURST: Int = System.getProperty("tether.jvmFastPath.maxBurst")?.toIntOrNull() ?: 256
 
 /** Milliseconds for the native library (negative durations: zero). */
 internal fun Duration.toMillis(): ULong = inWholeMilliseconds.coerceAtLeast(0).toULong()

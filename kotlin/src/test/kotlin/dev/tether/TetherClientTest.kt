@@ -8,8 +8,6 @@ import dev.tether.ffi.FailureReason
 import dev.tether.ffi.HttpHeader
 import dev.tether.ffi.IncomingMessage
 import dev.tether.ffi.LogLevel
-import dev.tether.ffi.LogListener
-import dev.tether.ffi.LogRecord
 import dev.tether.ffi.MessageFilter
 import dev.tether.ffi.MessageListener
 import dev.tether.ffi.NetworkOptions
@@ -19,8 +17,6 @@ import dev.tether.ffi.TokenException
 import dev.tether.ffi.TransportKind
 import dev.tether.ffi.Transports
 import dev.tether.ffi.defaultConfig
-import dev.tether.ffi.removeLogListener
-import dev.tether.ffi.setLogListener
 import dev.tether.ffi.validateConfig
 import kotlinx.coroutines.async
 import kotlinx.coroutines.cancelChildren
@@ -296,13 +292,7 @@ class TetherClientTest : ClosesAfterEach() {
 
     @Test
     fun `log records reach a Kotlin log listener`() = runBlocking<Unit> {
-        val records = LinkedBlockingQueue<LogRecord>()
-        setLogListener(object : LogListener {
-            override fun onLog(record: LogRecord) {
-                records.add(record)
-            }
-        }, LogLevel.INFO)
-        try {
+        withLogRecords(LogLevel.INFO) { records ->
             val server = NodeServer().closeAfter()
             val client = TetherClient(testConfig(server)).closeAfter()
             client.connect()
@@ -310,8 +300,6 @@ class TetherClientTest : ClosesAfterEach() {
                 records.any { it.target.startsWith("tether_core") && "connected" in it.message }
             }
             assertTrue(records.none { it.level == LogLevel.DEBUG || it.level == LogLevel.TRACE })
-        } finally {
-            removeLogListener()
         }
     }
 
@@ -357,21 +345,7 @@ class TetherClientTest : ClosesAfterEach() {
         val batches = inbox(client.messageBatches("echo", maxBatch = 64))
         client.connect()
         val total = 5_000
-        var refused = 0
-        // Not a coroutine: tryEmit is for callers that cannot suspend.
-        thread(name = "try-emitter") {
-            for (i in 0 until total) {
-                while (true) {
-                    try {
-                        client.tryEmit("echo", buildJsonObject { put("i", i) })
-                        break
-                    } catch (busy: TetherException.QueueFull) {
-                        refused++
-                        Thread.onSpinWait()
-                    }
-                }
-            }
-        }.join()
+        val refused = client.tryEmitEchoes(0 until total)
 
         // And as many again in batches, resent from where the lane filled up.
         val rest = (total until 2 * total).map { buildJsonObject { put("i", it) } }

@@ -1,5 +1,6 @@
 package dev.tether.bench
 
+import dev.tether.TetherClient
 import dev.tether.ffi.Client
 import dev.tether.ffi.ClientConfig
 import dev.tether.ffi.IncomingMessage
@@ -9,7 +10,14 @@ import dev.tether.ffi.MessageListener
 import dev.tether.ffi.StreamBufferOptions
 import dev.tether.ffi.TetherException
 import dev.tether.ffi.WireProtocol
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import kotlinx.serialization.json.JsonPrimitive
+import java.lang.management.ManagementFactory
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
@@ -24,23 +32,43 @@ import kotlin.system.exitProcess
  *
  * The bare server is the sink and the source because it is not the bottleneck (it takes and
  * sends several hundred thousand small messages a second; the Node Socket.IO server does not).
- * The calls go through the generated API (`dev.tether.ffi.Client`), as an app would make them.
+ *
+ * The calls are an app's: `TetherClient.tryEmit`, `TetherClient.subscribeMessages` and
+ * `TetherClient.messages` (a Flow), which on the JVM take the JNI fast path (`emits_per_s`,
+ * `callbacks_per_s`, `flow_callbacks_per_s`); the same calls through the generated JNA code
+ * (`raw.tryEmit`, `raw.subscribeMessages`) are measured in the same run as `jna_emits_per_s` and
+ * `jna_callbacks_per_s`; the batch calls (`tryEmitBatch`, `subscribeMessageBatches`) are JNA's.
  */
 fun main(args: Array<String>) {
     val options = args.toList().chunked(2).associate { it[0] to it.getOrElse(1) { "" } }
     val url = options["--raw-url"] ?: fail("usage: W6 --raw-url ws://host:port [--n count]")
     val n = options["--n"]?.toInt() ?: 200_000
+    // For profiling one part at a time: --only jna-emits,emits,batched-emits,batched-callbacks,
+    // jna-callbacks,callbacks,flow (all by default).
+    val only = options["--only"]?.split(",")?.toSet()
+    fun run(phase: String, body: () -> Unit) {
+        if (only == null || phase in only) body()
+    }
 
     // W6 times the delivery of every message, so the listeners' streams may hold the whole
     // flood (by default they keep the newest 16,384 for a listener that falls behind).
     val wholeFlood = StreamBufferOptions(maxItems = n.toULong() + 1024u, maxBytes = ULong.MAX_VALUE)
     val config = ClientConfig(urls = listOf(url), protocol = WireProtocol.RAW_WEB_SOCKET, streamBuffer = wholeFlood)
-    val client = Client(config, null)
+    val client = TetherClient(config)
     runBlocking { client.connect() }
-    emits(client, n, batch = 1)
-    emits(client, n, batch = 512)
-    batchedCallbacks(client, n)
-    singleCallbacks(client, n)
+    val payload = "c" + "x".repeat(63)
+    val json = JsonPrimitive(payload)
+    run("jna-emits") { emits(client.raw, n, "jna_", one { client.raw.tryEmit("message", "\"$payload\"") }) }
+    run("emits") { emits(client.raw, n, "", one { client.tryEmit("message", json) }) }
+    run("batched-emits") { emits(client.raw, n, "batched_", batches(client.raw, n, batch = 512)) }
+    run("batched-callbacks") { batchedCallbacks(client.raw, n) }
+    run("jna-callbacks") {
+        singleCallbacks(client.raw, n, "jna_") { filter, listener -> client.raw.subscribeMessages(filter, listener) }
+    }
+    run("callbacks") {
+        singleCallbacks(client.raw, n, "") { filter, listener -> client.subscribeMessages(filter, listener) }
+    }
+    run("flow") { flowCallbacks(client, n) }
     client.close()
 }
 
@@ -58,44 +86,62 @@ private fun <T> withControl(client: Client, body: (LinkedBlockingQueue<String>) 
 }
 
 /**
- * `n` emits of 64 bytes until the server has all of them: one `tryEmit` per message
- * (`batch` 1) or `tryEmitBatch` of `batch` messages, retried from where the send lane filled.
+ * `n` emits of a 64-byte text (starting with "c", which the bare server counts instead of
+ * echoing) until the server has all of them. [emit] is given how many were handed over so far
+ * and hands over more; when the send lane was full it is called again after a spin.
  */
-private fun emits(client: Client, n: Int, batch: Int) = withControl(client) { control ->
+private fun emits(client: Client, n: Int, kind: String, emit: (sent: Int) -> Handed) = withControl(client) { control ->
     send(client, "reset:$n")
     expect(control, "[\"reset-ok\"]")
-    // A 64-byte text starting with "c", which the bare server counts instead of echoing.
-    val payload = "\"c" + "x".repeat(63) + "\""
-    val payloads = List(batch) { payload }
     var refused = 0L
+    var calls = 0L
+    val cpu = processCpuNanos()
+    val callerCpu = threads.currentThreadCpuTime
     val started = System.nanoTime()
     var sent = 0
     while (sent < n) {
-        try {
-            if (batch == 1) {
-                client.tryEmit("message", payload)
-                sent++
-            } else {
-                val take = minOf(batch, n - sent)
-                val accepted = client.tryEmitBatch("message", if (take == batch) payloads else payloads.subList(0, take)).toInt()
-                sent += accepted
-                if (accepted < take) {
-                    refused++
-                    Thread.onSpinWait()
-                }
-            }
-        } catch (busy: TetherException.QueueFull) {
+        calls++
+        val handed = emit(sent)
+        sent += handed.count
+        if (handed.laneFull) {
             refused++
             Thread.onSpinWait()
         }
     }
     val handedOver = System.nanoTime()
+    // The caller's own CPU per call, refused calls included: the bindings' cost without the
+    // engine's, which runs on the library's threads.
+    val callCpuUs = (threads.currentThreadCpuTime - callerCpu) / 1e3 / calls
     expect(control, "[\"done\"]")
     val done = System.nanoTime()
-    val kind = if (batch == 1) "" else "batched_"
     figure("${kind}emits_per_s", n / seconds(started, done), "1/s")
+    figure("${kind}emit_caller_cpu_us_per_call", callCpuUs, "us")
+    figure("${kind}emit_cpu_us_per_msg", (processCpuNanos() - cpu) / 1e3 / n, "us")
     figure("${kind}emit_calls_per_s", n / seconds(started, handedOver), "1/s")
     figure("${kind}emit_lane_full_retries", refused.toDouble(), "count")
+}
+
+/** What one call handed over, and whether the send lane filled before all of it was. */
+private class Handed(val count: Int, val laneFull: Boolean)
+
+/** One call per message ([emit]); `QueueFull` is a full lane. */
+private fun one(emit: () -> Unit): (Int) -> Handed = {
+    try {
+        emit()
+        Handed(1, laneFull = false)
+    } catch (busy: TetherException.QueueFull) {
+        Handed(0, laneFull = true)
+    }
+}
+
+/** `tryEmitBatch` of up to [batch] per call, resent from where the lane filled. */
+private fun batches(client: Client, n: Int, batch: Int): (Int) -> Handed {
+    val payloads = List(batch) { "\"c" + "x".repeat(63) + "\"" }
+    return { sent ->
+        val take = minOf(batch, n - sent)
+        val accepted = client.tryEmitBatch("message", payloads.subList(0, take)).toInt()
+        Handed(accepted, laneFull = accepted < take)
+    }
 }
 
 /** The server floods `n` texts; a batch listener counts them. */
@@ -120,8 +166,13 @@ private fun batchedCallbacks(client: Client, n: Int) {
     }
 }
 
-/** The same flood to a listener called once per message. */
-private fun singleCallbacks(client: Client, n: Int) {
+/** The same flood to a listener called once per message, subscribed through [subscribe]. */
+private fun singleCallbacks(
+    client: Client,
+    n: Int,
+    kind: String,
+    subscribe: (MessageFilter, MessageListener) -> AutoCloseable,
+) {
     val received = AtomicLong()
     val all = CountDownLatch(1)
     val listener = object : MessageListener {
@@ -131,13 +182,30 @@ private fun singleCallbacks(client: Client, n: Int) {
             }
         }
     }
-    client.subscribeMessages(MessageFilter(), listener).use {
+    subscribe(MessageFilter(), listener).use {
+        val cpu = processCpuNanos()
         val started = System.nanoTime()
         send(client, "flood:$n")
         await(all, "the flood")
         val done = System.nanoTime()
-        figure("callbacks_per_s", n / seconds(started, done), "1/s")
+        figure("${kind}callbacks_per_s", n / seconds(started, done), "1/s")
+        figure("${kind}callback_cpu_us_per_msg", (processCpuNanos() - cpu) / 1e3 / n, "us")
     }
+}
+
+/** The same flood collected from `TetherClient.messages()`, one Flow value per message. */
+private fun flowCallbacks(client: TetherClient, n: Int) = runBlocking(Dispatchers.Default) {
+    var received = 0
+    val collector = launch(start = CoroutineStart.UNDISPATCHED) {
+        client.messages().first { it.argsJson.startsWith("[\"f") && ++received == n }
+    }
+    val cpu = processCpuNanos()
+    val started = System.nanoTime()
+    send(client.raw, "flood:$n")
+    withTimeout(300_000) { collector.join() }
+    val done = System.nanoTime()
+    figure("flow_callbacks_per_s", n / seconds(started, done), "1/s")
+    figure("flow_callback_cpu_us_per_msg", (processCpuNanos() - cpu) / 1e3 / n, "us")
 }
 
 private fun send(client: Client, text: String) = runBlocking { client.emit("message", "\"$text\"") }
@@ -154,6 +222,15 @@ private fun await(latch: CountDownLatch, what: String) {
 }
 
 private fun seconds(from: Long, to: Long) = (to - from) / 1e9
+
+private val threads = ManagementFactory.getThreadMXBean()
+
+/**
+ * CPU time of this whole process (every thread: the caller, the library's runtime and delivery
+ * threads, the JIT and GC), so `*_cpu_us_per_msg` is what one message costs this process.
+ */
+private fun processCpuNanos(): Long =
+    (ManagementFactory.getOperatingSystemMXBean() as com.sun.management.OperatingSystemMXBean).processCpuTime
 
 private fun figure(name: String, value: Double, unit: String) =
     println("""{"figure":"$name","value":$value,"unit":"$unit"}""")
