@@ -155,9 +155,7 @@ fn buffer(
         0 => None,
         1 => Some(StreamOverflow::DropOldest),
         2 => Some(StreamOverflow::DropNewest),
-        other => {
-            return Err(TetherError::Other { message: format!("unknown overflow {other}") })
-        }
+        other => return Err(TetherError::Other { message: format!("unknown overflow {other}") }),
     };
     let max_bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
     Ok(Some(StreamBufferOptions { max_items, max_bytes, overflow }))

@@ -119,7 +119,14 @@ fn gaps_travel_in_order_between_the_messages() {
         [Item::Lagged(5), Item::Message(message(1))].into_iter().collect();
     let mut recorder = Recorder::default();
     let first = Item::Message(message(0));
-    deliver_ready(&AtomicBool::new(false), &mut source, VecDeque::pop_front, first, 8, &mut recorder);
+    deliver_ready(
+        &AtomicBool::new(false),
+        &mut source,
+        VecDeque::pop_front,
+        first,
+        8,
+        &mut recorder,
+    );
     let mut expected = encoded(0..1);
     wire::encode(&Item::Lagged(5), &mut expected);
     expected.extend(encoded(1..2));
