@@ -345,6 +345,9 @@ public final class TetherClient: Sendable {
         element: @escaping @Sendable ([IncomingMessage]) -> Element?
     ) -> AsyncStream<Element> {
         let batch = UInt32(clamping: max(maxBatch, 1))
+        // The library hands over up to 256 ready messages per call whatever the reader's batch:
+        // one call per message would cost a foreign call each for nothing.
+        let nativeBurst = max(batch, 256)
         return boundedStream(
             buffer: filter.buffer ?? streamBuffer,
             maxBatch: Int(batch),
@@ -360,7 +363,7 @@ public final class TetherClient: Sendable {
         ) { yield, lagged in
             raw.subscribeMessageBatches(
                 filter: filter,
-                maxBatch: batch,
+                maxBatch: nativeBurst,
                 listener: MessageBatchHandler { messages in messages.forEach(yield) },
                 lagListener: LagHandler(lagged)
             )

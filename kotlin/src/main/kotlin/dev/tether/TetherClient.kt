@@ -176,13 +176,17 @@ class TetherClient private constructor(
                 }
             }
 
-    /** The messages matching [filter], from a batch listener (one native call per burst). */
+    /**
+     * The messages matching [filter], from a batch listener (one native call per burst of up to
+     * [NATIVE_BURST], whatever [maxBatch] the collector gets them in: a JNA call costs tens of
+     * microseconds, so one per message would cap the flow near 10,000 a second).
+     */
     private fun messageItems(filter: MessageFilter, maxBatch: Int): Flow<StreamItem<IncomingMessage>> {
         val batch = maxBatch.coerceAtLeast(1)
         return boundedSubscription(filter.buffer ?: streamBuffer, batch) { send, lagged ->
             raw.subscribeMessageBatches(
                 filter,
-                batch.toUInt(),
+                maxOf(batch, NATIVE_BURST).toUInt(),
                 object : MessageBatchListener {
                     override fun onMessages(messages: List<IncomingMessage>) = messages.forEach(send)
                 },
@@ -316,6 +320,9 @@ class TetherClient private constructor(
  * the W6 measurements of BENCHMARKS.md.
  */
 private val MAX_BURST: Int = System.getProperty("tether.jvmFastPath.maxBurst")?.toIntOrNull() ?: 256
+
+/** Messages a flow's native listener takes per call at most (those ready at that moment). */
+private const val NATIVE_BURST: Int = 256
 
 /** Milliseconds for the native library (negative durations: zero). */
 internal fun Duration.toMillis(): ULong = inWholeMilliseconds.coerceAtLeast(0).toULong()
