@@ -28,7 +28,8 @@ internal class LagCounter(private val lagged: (ULong) -> Unit) : LagListener {
 
 /**
  * A cold flow over a listener subscription: subscribes in the collector's coroutine as
- * collection starts and closes the [TaskHandle] when collection ends. Listener calls never
+ * collection starts and closes the subscription (a [TaskHandle], or the JNI fast path's) when
+ * collection ends. Listener calls never
  * wait for the collector; each value they hand over waits in a channel bounded as [buffer]
  * says (in values, however the listener batched them), with the same policy as the Rust side's
  * queue:
@@ -49,7 +50,7 @@ internal class LagCounter(private val lagged: (ULong) -> Unit) : LagListener {
 internal fun <T> boundedSubscription(
     buffer: StreamBufferOptions,
     maxBatch: Int = 1,
-    subscribe: (send: (T) -> Unit, lagged: (ULong) -> Unit) -> TaskHandle,
+    subscribe: (send: (T) -> Unit, lagged: (ULong) -> Unit) -> AutoCloseable,
 ): Flow<StreamItem<T>> = flow {
     // Channel(Int.MAX_VALUE) would mean UNLIMITED, which ignores the overflow policy.
     val capacity = buffer.maxItems.coerceIn(1uL, (Int.MAX_VALUE - 1).toULong()).toInt()

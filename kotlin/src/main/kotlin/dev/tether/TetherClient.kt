@@ -177,21 +177,33 @@ class TetherClient private constructor(
             }
 
     /**
-     * The messages matching [filter], from a batch listener (one native call per burst of up to
-     * [NATIVE_BURST], whatever [maxBatch] the collector gets them in: a JNA call costs tens of
-     * microseconds, so one per message would cap the flow near 10,000 a second).
+     * The messages matching [filter]: through the JNI fast path's listener where this process
+     * has it (a burst of ready messages per call, [subscribeMessages]), else from a batch
+     * listener through JNA (one call per burst of up to [NATIVE_BURST], whatever [maxBatch] the
+     * collector gets them in: a JNA call costs tens of microseconds, so one per message would
+     * cap the flow near 10,000 a second). Bounded the same way either way.
      */
     private fun messageItems(filter: MessageFilter, maxBatch: Int): Flow<StreamItem<IncomingMessage>> {
         val batch = maxBatch.coerceAtLeast(1)
         return boundedSubscription(filter.buffer ?: streamBuffer, batch) { send, lagged ->
-            raw.subscribeMessageBatches(
-                filter,
-                maxOf(batch, NATIVE_BURST).toUInt(),
-                object : MessageBatchListener {
-                    override fun onMessages(messages: List<IncomingMessage>) = messages.forEach(send)
-                },
-                LagCounter(lagged),
-            )
+            if (usesFastPath) {
+                subscribeMessages(
+                    filter,
+                    object : MessageListener {
+                        override fun onMessage(message: IncomingMessage) = send(message)
+                    },
+                    LagCounter(lagged),
+                )
+            } else {
+                raw.subscribeMessageBatches(
+                    filter,
+                    maxOf(batch, NATIVE_BURST).toUInt(),
+                    object : MessageBatchListener {
+                        override fun onMessages(messages: List<IncomingMessage>) = messages.forEach(send)
+                    },
+                    LagCounter(lagged),
+                )
+            }
         }
     }
 
