@@ -41,7 +41,10 @@ pub struct Config {
     /// Time allowed for TCP + proxy + TLS + WebSocket (or polling) + protocol handshakes.
     /// Default 10 s.
     pub connect_timeout: Duration,
-    /// How often the engine sends a WebSocket ping. Default 25 s.
+    /// How often the engine sends a WebSocket ping (its pong is a latency sample). Default
+    /// 25 s. Over Socket.IO the ping goes out with the answer to the server's own heartbeat
+    /// (Engine.IO's ping) when one is due, so the interval is kept within 0.5-1.75 times this
+    /// while the server's heartbeats arrive, and exactly this when they do not.
     pub heartbeat_interval: Duration,
     /// How long after a ping with nothing received the connection is declared dead. Default 20 s.
     pub heartbeat_timeout: Duration,

@@ -70,6 +70,10 @@ pub enum ProtocolEvent {
     ConnectionLost(String),
     /// A frame could not be understood; it was skipped and the connection goes on.
     Malformed(String),
+    /// The server's own heartbeat arrived and was answered (Engine.IO's ping). The session
+    /// sends its latency ping in the same write when one is due, instead of waking up for it
+    /// on a timer of its own: one wake-up per interval fewer for an idle connection.
+    ServerHeartbeat,
     /// The server answered a heartbeat the protocol encoded ([`Protocol::encode_heartbeat`]).
     HeartbeatAck {
         /// The heartbeat's sequence number, as the session gave it.

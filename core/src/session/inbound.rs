@@ -57,6 +57,7 @@ impl Session {
             ProtocolEvent::Ack { id, reply } => self.on_ack(id, reply, now),
             ProtocolEvent::Nack { id, response } => self.on_nack(id, response, now),
             ProtocolEvent::HeartbeatAck { sequence } => self.on_pong(&sequence.to_be_bytes(), now),
+            ProtocolEvent::ServerHeartbeat => self.ride_server_heartbeat(now),
             ProtocolEvent::RoomFailed { room, reason } => {
                 if self.rooms.contains(&room) {
                     self.fail_room_acks(&room);

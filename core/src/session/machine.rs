@@ -70,6 +70,9 @@ pub(super) struct Heartbeat {
     /// Pings sent since anything was last received.
     pub(super) unanswered: u32,
     pub(super) sequence: u64,
+    /// When the last ping left (`None`: none yet on this connection); riding the server's
+    /// heartbeat waits until half an interval has passed since.
+    pub(super) last_ping_at: Option<Instant>,
     /// When a probe (the app resumed, the network changed) gives up on the connection if
     /// nothing has come back by then: sooner than the heartbeat timeout.
     pub(super) probe_deadline: Option<Instant>,

@@ -18,8 +18,13 @@ impl SocketIo {
             }
             // The server's heartbeat: answer at once or it closes the connection.
             EnginePacket::Ping(payload) => {
+                // An upgrade probe (`2probe`) is not the heartbeat: only a plain ping is.
+                let heartbeat = payload.is_none();
                 out.frames
                     .push_back(Frame::Text(encode_engine_packet(&EnginePacket::Pong(payload))));
+                if heartbeat {
+                    out.events.push_back(ProtocolEvent::ServerHeartbeat);
+                }
             }
             EnginePacket::Close => out.events.push_back(ProtocolEvent::ConnectionLost(
                 "server sent an Engine.IO close packet".into(),

@@ -75,6 +75,18 @@ fn server_ping_is_answered_with_pong() {
 }
 
 #[test]
+fn only_the_plain_ping_is_the_servers_heartbeat_not_the_upgrade_probe() {
+    let mut p = connected(&["/"]);
+    let heartbeat = |out: &ProtocolOutput| {
+        out.events.iter().filter(|e| matches!(e, ProtocolEvent::ServerHeartbeat)).count()
+    };
+    let out = feed(&mut p, "2");
+    assert_eq!((texts(&out), heartbeat(&out)), (vec!["3".to_owned()], 1));
+    let out = feed(&mut p, "2probe");
+    assert_eq!((texts(&out), heartbeat(&out)), (vec!["3probe".to_owned()], 0));
+}
+
+#[test]
 fn recovery_sends_pid_and_offset_and_strips_the_offset_from_events() {
     let mut p = connected(&["/"]);
     let out = feed(&mut p, r#"42["news",{"a":1},"off-7"]"#);
