@@ -1,4 +1,7 @@
 //! Reconnect delays: exponential growth with jitter, as a pure function of the attempt number.
+//! The default spreads each delay from zero up to the nominal one: as herd-safe as spreading
+//! it above `min_delay`, and half the wait for one client (W3 and its 1,000-client fleet in
+//! BENCHMARKS.md).
 //!
 //! Kept pure (no clock, no global RNG) so that a property test can check every delay for any
 //! seed and attempt, and so that two platforms given the same seed wait the same times.
@@ -11,9 +14,16 @@ use std::time::Duration;
 pub enum Jitter {
     /// No randomness: exactly the exponential delay. Useful in tests, bad for crowds.
     None,
-    /// A uniform delay between `min_delay` and the exponential delay ("full jitter"): the best
-    /// spread, at the cost of sometimes retrying early.
+    /// A uniform delay between zero and the exponential delay (what AWS's "Exponential Backoff
+    /// and Jitter" calls full jitter). The default: a crowd that lost the same server spreads
+    /// over the whole first interval (1 s by default) as evenly as with [`Jitter::Full`], but
+    /// the spread starts at the drop instead of at `min_delay`, so a client waits half as long
+    /// on average and a server back within a second sees its clients at once, one by one.
+    /// Delays may be shorter than `min_delay` (which stays the schedule's base).
     #[default]
+    FromZero,
+    /// A uniform delay between `min_delay` and the exponential delay (at least twice
+    /// `min_delay` wide, so the first retries are spread too): never earlier than `min_delay`.
     Full,
     /// Half the exponential delay plus a uniform share of the other half ("equal jitter"): never
     /// less than half the nominal wait.
@@ -23,13 +33,15 @@ pub enum Jitter {
 /// The reconnect schedule. Defaults follow seed 003 (1 s doubling up to 30 s).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackoffPolicy {
-    /// Delay before the first retry, and the lower bound of every delay. Default 1 s.
+    /// The first retry's nominal delay, from which delays grow by `factor`. Default 1 s. Every
+    /// delay is at least this, except under [`Jitter::FromZero`] (the default), which draws
+    /// each delay between zero and the nominal one.
     pub min_delay: Duration,
     /// Upper bound of every delay. Default 30 s.
     pub max_delay: Duration,
     /// Growth per failed attempt. Default 2.0. Must be >= 1.
     pub factor: f64,
-    /// Randomness applied to each delay. Default [`Jitter::Full`].
+    /// Randomness applied to each delay. Default [`Jitter::FromZero`].
     pub jitter: Jitter,
     /// Give up (state `Failed`) after this many consecutive failed attempts. Default `None`
     /// (retry forever: mobile networks come back).
@@ -42,7 +54,7 @@ impl Default for BackoffPolicy {
             min_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(30),
             factor: 2.0,
-            jitter: Jitter::Full,
+            jitter: Jitter::FromZero,
             max_attempts: None,
         }
     }
@@ -61,22 +73,27 @@ impl BackoffPolicy {
         Duration::from_secs_f64(capped.max(min).min(max.max(min)))
     }
 
-    /// The most jitter may stretch attempt `attempt`: its nominal delay, but at least
-    /// `min_delay * factor`, so the first retries are spread too (otherwise every client of a
-    /// restarted server would retry at exactly `min_delay`). Never above `max_delay`.
+    /// The most [`Jitter::Full`] and [`Jitter::Equal`] may stretch attempt `attempt`: its
+    /// nominal delay, but at least `min_delay * factor`, so the first retries are spread too
+    /// (otherwise every client of a restarted server would retry at exactly `min_delay`). Never
+    /// above `max_delay`. ([`Jitter::FromZero`] spreads below the nominal delay instead.)
     pub fn jitter_ceiling(&self, attempt: u32) -> Duration {
         let spread_floor = self.min_delay.mul_f64(self.factor.clamp(1.0, 1e6));
         self.nominal_delay(attempt).max(spread_floor).min(self.max_delay.max(self.min_delay))
     }
 
     /// The delay to wait before attempt `attempt` (1-based), with jitter drawn from `rng`.
-    /// Always within `[min_delay, max_delay]`.
+    /// Never above `max_delay`; within `[min_delay, max_delay]` except under
+    /// [`Jitter::FromZero`], where it is within `[0, nominal_delay(attempt)]`.
     pub fn delay(&self, attempt: u32, rng: &mut fastrand::Rng) -> Duration {
         let nominal = self.nominal_delay(attempt);
+        if self.jitter == Jitter::FromZero {
+            return uniform_between(Duration::ZERO, nominal, rng);
+        }
         let ceiling = self.jitter_ceiling(attempt);
         let min = self.min_delay.min(nominal);
         let picked = match self.jitter {
-            Jitter::None => nominal,
+            Jitter::None | Jitter::FromZero => nominal,
             Jitter::Full => uniform_between(min, ceiling, rng),
             Jitter::Equal => {
                 let half = ceiling / 2;
@@ -150,6 +167,28 @@ mod tests {
     }
 
     #[test]
+    fn from_zero_is_the_default_and_spreads_the_first_retry_over_the_first_second() {
+        assert_eq!(BackoffPolicy::default().jitter, Jitter::FromZero);
+        let mut rng = fastrand::Rng::with_seed(4);
+        let p = BackoffPolicy::default();
+        let firsts: Vec<Duration> = (0..2000).map(|_| p.delay(1, &mut rng)).collect();
+        assert!(firsts.iter().all(|d| *d <= Duration::from_secs(1)), "beyond the nominal 1 s");
+        // Evenly over [0, 1 s]: each tenth of the second holds about a tenth of the crowd, the
+        // first one included (a server back at once sees its clients at once, one by one).
+        for tenth in 0..10u64 {
+            let (low, high) =
+                (Duration::from_millis(100 * tenth), Duration::from_millis(100 * (tenth + 1)));
+            let share = firsts.iter().filter(|d| **d >= low && **d < high).count();
+            assert!((140..=260).contains(&share), "{share} of 2000 in tenth {tenth}");
+        }
+        // Later attempts spread from zero up to their nominal delay.
+        let fourth: Vec<Duration> = (0..2000).map(|_| p.delay(4, &mut rng)).collect();
+        assert!(fourth.iter().all(|d| *d <= Duration::from_secs(8)));
+        assert!(fourth.iter().any(|d| *d < Duration::from_secs(1)));
+        assert!(fourth.iter().any(|d| *d > Duration::from_secs(7)));
+    }
+
+    #[test]
     fn same_seed_gives_same_schedule() {
         let p = policy(Jitter::Full);
         let mut a = fastrand::Rng::with_seed(42);
@@ -167,7 +206,12 @@ mod tests {
             min_ms in 1u64..10_000,
             extra_ms in 0u64..600_000,
             factor in 1.0f64..10.0,
-            jitter in prop_oneof![Just(Jitter::None), Just(Jitter::Full), Just(Jitter::Equal)],
+            jitter in prop_oneof![
+                Just(Jitter::None),
+                Just(Jitter::Full),
+                Just(Jitter::Equal),
+                Just(Jitter::FromZero),
+            ],
         ) {
             let p = BackoffPolicy {
                 min_delay: Duration::from_millis(min_ms),
@@ -178,9 +222,13 @@ mod tests {
             };
             let mut rng = fastrand::Rng::with_seed(seed);
             let d = p.delay(attempt, &mut rng);
-            prop_assert!(d >= p.min_delay, "{:?} below min {:?}", d, p.min_delay);
             prop_assert!(d <= p.max_delay, "{:?} above max {:?}", d, p.max_delay);
-            prop_assert!(d <= p.jitter_ceiling(attempt));
+            if jitter == Jitter::FromZero {
+                prop_assert!(d <= p.nominal_delay(attempt));
+            } else {
+                prop_assert!(d >= p.min_delay, "{:?} below min {:?}", d, p.min_delay);
+                prop_assert!(d <= p.jitter_ceiling(attempt));
+            }
         }
     }
 }

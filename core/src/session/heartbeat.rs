@@ -92,10 +92,8 @@ impl Session {
             return;
         }
         let interval = self.config.heartbeat_interval;
-        let since_last = self
-            .heartbeat
-            .last_ping_at
-            .map_or(interval, |at| now.saturating_duration_since(at));
+        let since_last =
+            self.heartbeat.last_ping_at.map_or(interval, |at| now.saturating_duration_since(at));
         if since_last >= interval / 2 {
             self.send_ping(now);
             self.heartbeat.next_ping_at = Some(now + interval + interval / RIDE_SLACK_DIVISOR);

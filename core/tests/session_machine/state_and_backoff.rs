@@ -221,3 +221,20 @@ fn failover_moves_to_the_next_url_after_repeated_failures() {
         vec!["server.test", "server.test", "backup.test", "backup.test", "server.test"]
     );
 }
+
+#[test]
+fn by_default_the_first_retry_may_come_at_once_and_never_after_the_first_second() {
+    // Many sessions (seeds), one drop each: the first retry's wait is spread from zero to the
+    // nominal 1 s, so a server that is back at once sees some clients at once.
+    let mut waits = Vec::new();
+    for seed in 0..200 {
+        let mut h = Harness::new(raw_config());
+        h.session = Session::new(raw_config().with_rng_seed(seed), h.now).expect("config");
+        h.connect_raw();
+        h.cut();
+        waits.push(h.retry_at() - h.now);
+    }
+    assert!(waits.iter().all(|w| *w <= secs(1)), "{waits:?}");
+    assert!(waits.iter().filter(|w| **w < ms(250)).count() >= 20, "{waits:?}");
+    assert!(waits.iter().filter(|w| **w > ms(750)).count() >= 20, "{waits:?}");
+}
