@@ -4,7 +4,7 @@
 # a bare tokio-tungstenite server (the floor), with Tether in raw WebSocket mode against that
 # same bare server. Not part of the tests. Workloads and the latest results: BENCHMARKS.md.
 #
-#   scripts/bench.sh                 # everything, 3 passes (about 45 minutes on 2 cores)
+#   scripts/bench.sh                 # everything, 3 passes (about 55 minutes on 2 cores)
 #   scripts/bench.sh --passes 5      # more passes: every workload runs each client once a pass
 #   scripts/bench.sh --quick         # small sizes, a smoke run
 #   scripts/bench.sh --only w1,w2    # some workloads (`polling`: long-polling and the upgrade;

@@ -20,6 +20,7 @@
 
 use crate::measure::{percentile, R};
 use crate::passes::{cmp, median, rotated, Better, Comparison, Results};
+use crate::phoenix::{PHOENIX_JS, TETHER};
 use crate::procs::{Job, Server, ServerKind};
 use crate::restarts::{CONNECTED_BEFORE_KILL, DOWN_FOR};
 use serde_json::{json, Map, Value};
@@ -46,20 +47,8 @@ pub const COMPARISONS: &[Comparison] = &[
     cmp(SOCKET_IO, "busiest_100ms", "tether", "rust_socketio", Better::Lower),
     cmp(SOCKET_IO, "arrival_p50_ms", "tether", "socket.io-client", Better::Lower),
     cmp(SOCKET_IO, "arrival_p50_ms", "tether", "rust_socketio", Better::Lower),
-    cmp(
-        PHOENIX,
-        "busiest_100ms",
-        crate::phoenix::TETHER,
-        crate::phoenix::PHOENIX_JS,
-        Better::Lower,
-    ),
-    cmp(
-        PHOENIX,
-        "arrival_p50_ms",
-        crate::phoenix::TETHER,
-        crate::phoenix::PHOENIX_JS,
-        Better::Lower,
-    ),
+    cmp(PHOENIX, "busiest_100ms", TETHER, PHOENIX_JS, Better::Lower),
+    cmp(PHOENIX, "arrival_p50_ms", TETHER, PHOENIX_JS, Better::Lower),
 ];
 
 /// What the server saw of one trial.
