@@ -4,11 +4,12 @@
 # a bare tokio-tungstenite server (the floor), with Tether in raw WebSocket mode against that
 # same bare server. Not part of the tests. Workloads and the latest results: BENCHMARKS.md.
 #
-#   scripts/bench.sh                 # everything, 3 passes (about 45 minutes on 2 cores)
+#   scripts/bench.sh                 # everything, 3 passes (about 55 minutes on 2 cores)
 #   scripts/bench.sh --passes 5      # more passes: every workload runs each client once a pass
 #   scripts/bench.sh --quick         # small sizes, a smoke run
 #   scripts/bench.sh --only w1,w2    # some workloads (`polling`: long-polling and the upgrade;
-#                                    # `phoenix`: Phoenix Channels against the phoenix JS client)
+#                                    # `phoenix`: Phoenix Channels against the phoenix JS client;
+#                                    # `fleet`: 1,000 clients' reconnects as the server sees them)
 #
 # Prints one JSON line per figure and pass, then the report: each figure's median over the
 # passes with their range, Tether / peer per pass and whether a verdict flipped, reconnect time
@@ -22,7 +23,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/install-deps.sh
 
-# W4 opens 1,000 connections from one process (and the server accepts as many).
+# W4 and the W3 fleet open 1,000 connections from one process (and the server accepts as many).
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # The release profile is what ships (opt-level "z", LTO): measure that.

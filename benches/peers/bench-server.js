@@ -3,18 +3,22 @@
 // tests/servers/node), with only the handlers the workloads need and no per-event reports, so
 // the server does as little as possible per message and every client meets the same server.
 //
-//   node benches/peers/bench-server.js [--port N] [--ping-interval MS] [--ping-timeout MS]
+//   node benches/peers/bench-server.js [--port N] [--ping-interval MS] [--ping-timeout MS] [--record-arrivals]
 //
 // stdout: {"event":"listening","port":N,"at_us":<epoch µs>} once listening; exits when stdin
 // closes (so a dying bench never leaves a server behind).
+// --record-arrivals (W3 fleet): the server keeps the epoch µs of every Engine.IO handshake it
+// accepts (one array push each: nothing printed during a herd) and answers the stdin line
+// `arrivals` with {"event":"arrivals","at_us":[...]}, every one so far in accept order.
 "use strict";
 
 const path = require("path");
 const http = require("http");
+const readline = require("readline");
 const { performance } = require("perf_hooks");
 const { Server } = require(path.join(__dirname, "../../tests/servers/node/node_modules/socket.io"));
 
-const opts = { port: 0, pingInterval: 25000, pingTimeout: 20000 };
+const opts = { port: 0, pingInterval: 25000, pingTimeout: 20000, recordArrivals: false };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const value = Number(argv[i + 1]);
@@ -22,6 +26,7 @@ for (let i = 0; i < argv.length; i++) {
     case "--port": opts.port = value; i++; break;
     case "--ping-interval": opts.pingInterval = value; i++; break;
     case "--ping-timeout": opts.pingTimeout = value; i++; break;
+    case "--record-arrivals": opts.recordArrivals = true; break;
     default: process.stderr.write(`bench-server.js: unknown flag ${argv[i]}\n`); process.exit(2);
   }
 }
@@ -32,6 +37,12 @@ const io = new Server(httpServer, {
   pingTimeout: opts.pingTimeout,
   maxHttpBufferSize: 1e6,
 });
+
+const epochUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+
+// W3 fleet: when each connection arrived (the Engine.IO handshake, before the namespace's).
+const arrivals = [];
+if (opts.recordArrivals) io.engine.on("connection", () => arrivals.push(epochUs()));
 
 io.on("connection", (socket) => {
   let counted = 0;
@@ -64,9 +75,12 @@ httpServer.on("error", (e) => {
   process.exit(1);
 });
 httpServer.listen(opts.port, "127.0.0.1", () => {
-  const at_us = Math.round((performance.timeOrigin + performance.now()) * 1000);
+  const at_us = epochUs();
   process.stdout.write(JSON.stringify({ event: "listening", port: httpServer.address().port, at_us }) + "\n");
 });
-process.stdin.on("data", () => {});
-process.stdin.on("end", () => process.exit(0));
+const commands = readline.createInterface({ input: process.stdin, terminal: false });
+commands.on("line", (line) => {
+  if (line.trim() === "arrivals") process.stdout.write(JSON.stringify({ event: "arrivals", at_us: arrivals }) + "\n");
+});
+commands.on("close", () => process.exit(0));
 process.on("SIGTERM", () => process.exit(0));

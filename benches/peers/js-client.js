@@ -7,7 +7,7 @@
 //
 // stdout: JSON lines; {"figure":NAME,"value":V,"unit":U} are results, {"event":...} is control.
 // stdin (w3, w7): "down" (the server was killed), "up" (it listens again; no hint API here).
-// W3 runs --clients sockets in the process, each one sample per trial.
+// W3 runs --clients sockets in the process, each one sample per trial (the W3 fleet: 1,000).
 "use strict";
 
 const path = require("path");
@@ -85,16 +85,17 @@ async function w3() {
       ready_at_us: trial.clients.map((c) => Math.max(c.joined, c.flushed)),
     });
   };
-  for (let i = 0; i < CLIENTS; i++) {
+  // In batches, as W4 opens its connections: the W3 fleet holds 1,000 sockets.
+  await openMany(CLIENTS, (i) => {
     const socket = io(args.url, { transports: ["websocket"], forceNew: true });
     socket.on("connect", () => {
       const c = trial && trial.clients[i];
       if (c) c.connected = epochUs();
       socket.emit("join-room", { room: "bench" }, () => { if (c) { c.joined = epochUs(); check(); } });
     });
-    sockets.push(socket);
-  }
-  await Promise.all(sockets.map((s) => (s.connected ? null : new Promise((r) => s.once("connect", r)))));
+    sockets[i] = socket;
+    return new Promise((r) => socket.once("connect", r));
+  });
   print({ event: "ready" });
   for (;;) {
     const cmd = await next();

@@ -14,7 +14,7 @@ const path = require("path");
 const modules = path.join(__dirname, "../../tests/servers/phoenix/node_modules");
 const WebSocket = require(path.join(modules, "ws"));
 const { Socket } = require(path.join(modules, "phoenix"));
-const { parseArgs, print, figure, epochUs, sleep, percentile, lines, memoryPerConnection, main } = require("./common");
+const { parseArgs, print, figure, epochUs, sleep, percentile, lines, openMany, memoryPerConnection, main } = require("./common");
 
 const { args, N, CLIENTS } = parseArgs();
 // Pushes awaiting their reply at once in phx2 (benches/src/phoenix.rs has the same).
@@ -106,21 +106,21 @@ async function phx3() {
       ready_at_us: trial.clients.map((c) => c.joined),
     });
   };
-  for (let i = 0; i < CLIENTS; i++) {
+  // In batches, as W4 opens its connections: the W3 fleet holds 1,000 sockets.
+  await openMany(CLIENTS, (i) => {
     const s = socket();
     s.onOpen(() => { if (trial) trial.clients[i].connected = epochUs(); });
+    sockets[i] = { s };
     // The join push is sent again on every rejoin; its hooks answer each time.
     const channel = s.channel(`room:bench-${i}`, {});
-    const first = new Promise((resolve) => {
+    return new Promise((resolve) => {
       channel.join().receive("ok", () => {
         const c = trial && trial.clients[i];
         if (c && c.connected) { c.joined = epochUs(); check(); }
         resolve();
       });
     });
-    sockets.push({ s, first });
-  }
-  await Promise.all(sockets.map((x) => x.first));
+  });
   print({ event: "ready" });
   for (;;) {
     const cmd = await next();

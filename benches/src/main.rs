@@ -10,6 +10,7 @@
 
 mod bare_server;
 mod clients;
+mod fleet;
 mod idle;
 mod measure;
 mod orchestrator;

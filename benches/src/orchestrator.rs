@@ -5,9 +5,10 @@
 //! distributions of reconnect times. Everything also goes to target/bench/results.{jsonl,md}.
 //!
 //! ```text
-//! tether-bench all [--quick] [--passes N] [--only w1,w2,w3,w4,w5,w6,w7,polling,phoenix]
+//! tether-bench all [--quick] [--passes N] [--only w1,w2,w3,w4,w5,w6,w7,fleet,polling,phoenix]
 //! ```
 
+use crate::fleet::fleet_pass;
 use crate::measure::R;
 use crate::passes::{cmp, report, rotated, Better, Comparison, Results, Target};
 use crate::procs::{repo, Job, Proc, Server, ServerKind};
@@ -25,6 +26,8 @@ struct Sizes {
     w5: usize,
     w6: usize,
     w7: usize,
+    /// The W3 fleet: clients in the one process of each kind, trials per pass.
+    fleet: (usize, usize),
     polling: crate::polling::Sizes,
     /// Phoenix P1 round trips, P2 pushes, P4 connections.
     phx: (usize, usize, usize),
@@ -39,6 +42,7 @@ const FULL: Sizes = Sizes {
     w5: 100,
     w6: 200_000,
     w7: 10_000,
+    fleet: (1_000, 3),
     polling: crate::polling::Sizes { p1: 2_000, p2: 20_000, p3: 11 },
     phx: (10_000, 50_000, 1_000),
 };
@@ -51,6 +55,7 @@ const QUICK: Sizes = Sizes {
     w5: 10,
     w6: 10_000,
     w7: 500,
+    fleet: (100, 1),
     polling: crate::polling::Sizes { p1: 200, p2: 2_000, p3: 3 },
     phx: (500, 5_000, 50),
 };
@@ -59,7 +64,7 @@ const QUICK: Sizes = Sizes {
 const DEFAULT_PASSES: usize = 3;
 
 /// The workloads in the order a pass runs them.
-const ORDER: [&str; 9] = ["w1", "w2", "w4", "w5", "w3", "w7", "polling", "phoenix", "w6"];
+const ORDER: [&str; 10] = ["w1", "w2", "w4", "w5", "w3", "fleet", "w7", "polling", "phoenix", "w6"];
 
 /// Socket.IO kinds meet the Node server, raw WebSocket kinds the bare server.
 const SOCKET_IO_KINDS: [&str; 3] = ["tether", "socket.io-client", "rust_socketio"];
@@ -178,9 +183,9 @@ pub async fn run(args: &[String]) -> R<()> {
     if let Some(phoenix) = servers.phoenix {
         phoenix.kill().await?;
     }
-    let comparisons: Vec<Comparison> = [COMPARISONS, crate::polling::COMPARISONS]
+    let comparisons: Vec<Comparison> = [COMPARISONS, crate::fleet::COMPARISONS]
         .into_iter()
-        .chain([crate::phoenix::COMPARISONS])
+        .chain([crate::polling::COMPARISONS, crate::phoenix::COMPARISONS])
         .flatten()
         .copied()
         .collect();
@@ -255,6 +260,13 @@ async fn run_pass(
             ];
             let (trials, clients) = (sizes.reconnect_trials, sizes.reconnect_clients);
             reconnect_pass(pass, "w3", ServerKind::Node, &kinds, clients, trials, results).await
+        }
+        "fleet" => {
+            let (clients, trials) = sizes.fleet;
+            let (node, kinds) = (ServerKind::Node, &SOCKET_IO_KINDS);
+            fleet_pass(pass, node, kinds, clients, trials, results).await?;
+            let kinds = [crate::phoenix::TETHER, crate::phoenix::PHOENIX_JS];
+            fleet_pass(pass, ServerKind::Phoenix, &kinds, clients, trials, results).await
         }
         "w7" => {
             for kind in rotated(&["tether", "socket.io-client"], pass) {

@@ -177,6 +177,25 @@ impl Results {
         }
     }
 
+    /// Records (and prints as a JSON line) the figures of one trial of a pass, for workloads
+    /// that run several trials a pass and add their median with [`Results::add`]: the lines
+    /// keep the trials' own values in results.jsonl.
+    pub fn trial(
+        &mut self,
+        pass: usize,
+        workload: &str,
+        client: &str,
+        trial: usize,
+        figures: Value,
+    ) {
+        let line = json!({
+            "pass": pass + 1, "workload": workload, "client": client, "trial": trial + 1,
+            "figures": figures,
+        });
+        println!("{line}");
+        let _ = writeln!(self.jsonl, "{line}");
+    }
+
     /// A line for the report (and results.jsonl).
     pub fn note(&mut self, text: String) {
         let _ = writeln!(self.jsonl, "{}", json!({ "note": text }));

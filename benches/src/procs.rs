@@ -187,6 +187,20 @@ impl Server {
         self.proc.child.id().map(Sched::of).unwrap_or_default()
     }
 
+    /// The epoch µs of every connection it accepted so far, in accept order (a server started
+    /// with `--record-arrivals`: the W3 fleet).
+    pub async fn arrivals(&mut self) -> R<Vec<u64>> {
+        let (command, answer) = match self.kind {
+            ServerKind::Node => ("arrivals", "arrivals"),
+            ServerKind::Phoenix => (r#"{"cmd":"arrivals"}"#, "done"),
+            ServerKind::Bare => return Err("the bare server keeps no arrivals".into()),
+        };
+        self.proc.send(command).await?;
+        let line = self.proc.expect(answer, Duration::from_secs(10), &mut Vec::new()).await?;
+        let times = line["at_us"].as_array().ok_or("no at_us in the server's answer")?;
+        Ok(times.iter().filter_map(serde_json::Value::as_u64).collect())
+    }
+
     pub async fn kill(mut self) -> R<()> {
         self.proc.child.kill().await?;
         Ok(())

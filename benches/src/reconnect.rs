@@ -4,13 +4,15 @@
 //!
 //! A reconnect process holds several clients (`--clients`), each one sample per trial: the
 //! first retry is jittered, so one client per trial would need many slow trials for a stable
-//! median. The orchestrator drives trials on stdin: `down` once the server was killed (each
+//! median. The W3 fleet (`fleet.rs`) runs the same processes with 1,000 clients, opened in
+//! batches as W4 opens its connections. The orchestrator drives trials on stdin: `down` once the server was killed (each
 //! client queues one acknowledged message where the library has an offline queue, and with
 //! `--hint` is told the network is gone), `up` once it listens again (hint: the network is back);
 //! the process answers `down-ok`, then a `trial` line with, per client, when it was connected
 //! and when it was ready again (room re-joined, queued message acknowledged).
 
 use crate::clients::{Options, ECHO_64};
+use crate::idle::open_many;
 use crate::measure::{epoch_us, event, R};
 use futures_util::future::{join_all, BoxFuture, FutureExt};
 use serde_json::json;
@@ -61,14 +63,18 @@ impl<C: Fn(usize) -> Config, N: Fn(usize) -> String> TetherReconnect<C, N> {
     /// Connects and joins every client, then runs trials until stdin says otherwise.
     pub async fn run(&self, o: &Options) -> R<()> {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let mut clients = Vec::with_capacity(o.clients);
-        for index in 0..o.clients {
-            let client = Client::new((self.config)(index))?;
-            watch_tether(index, client.events(), tx.clone());
-            client.connect().await?;
-            client.join(&(self.room)(index)).await?;
-            clients.push(client);
-        }
+        // In batches, as W4 opens its connections: the W3 fleet holds 1,000 clients.
+        let clients = open_many(o.clients, |index| {
+            let tx = tx.clone();
+            async move {
+                let client = Client::new((self.config)(index))?;
+                watch_tether(index, client.events(), tx);
+                client.connect().await?;
+                client.join(&(self.room)(index)).await?;
+                Ok(client)
+            }
+        })
+        .await?;
         event("ready", json!({}));
         let mut lines = stdin_lines();
         while let Some(cmd) = lines.next_line().await? {
@@ -138,18 +144,20 @@ pub async fn w3(o: &Options) -> R<()> {
 
 async fn w3_rust_socketio(o: &Options) -> R<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut clients = Vec::with_capacity(o.clients);
-    for index in 0..o.clients {
+    let clients = open_many(o.clients, |index| {
         let on_connect = tx.clone();
-        let client = rust_socketio::asynchronous::ClientBuilder::new(o.url.as_str())
-            .transport_type(rust_socketio::TransportType::Websocket)
-            .on(rust_socketio::Event::Connect, move |_, client| {
-                rejoin(index, client, on_connect.clone())
-            })
-            .connect()
-            .await?;
-        clients.push(client);
-    }
+        async move {
+            let client = rust_socketio::asynchronous::ClientBuilder::new(o.url.as_str())
+                .transport_type(rust_socketio::TransportType::Websocket)
+                .on(rust_socketio::Event::Connect, move |_, client| {
+                    rejoin(index, client, on_connect.clone())
+                })
+                .connect()
+                .await?;
+            Ok(client)
+        }
+    })
+    .await?;
     // Wait for every first join before saying ready.
     let mut joined = vec![false; o.clients];
     while joined.iter().any(|j| !j) {

@@ -8,9 +8,8 @@
 //! server is killed (SIGKILL) and started again on the same port 500 ms later; every client's
 //! times to connected and to ready are measured from the new server's `listening`. The kinds
 //! meet the same restarts, so the noise of a trial hits them alike; their reconnects overlap,
-//! which a server on a real restart sees too. A workload that measures the spread of many
-//! clients' reconnects at the server (how many arrive in the busiest 100 ms) slots in here: the
-//! same trials with one kind of many clients, and the server reporting its accepts.
+//! which a server on a real restart sees too. The W3 fleet (`fleet.rs`) runs the same trials
+//! with one kind of 1,000 clients at a time, the server keeping the time of every accept.
 
 use crate::measure::R;
 use crate::passes::{median, Results};
@@ -19,9 +18,9 @@ use std::time::Duration;
 use tokio::time::{sleep, sleep_until, Instant};
 
 /// How long every client stays connected before a trial's kill.
-const CONNECTED_BEFORE_KILL: Duration = Duration::from_secs(6);
+pub const CONNECTED_BEFORE_KILL: Duration = Duration::from_secs(6);
 /// How long the server stays down.
-const DOWN_FOR: Duration = Duration::from_millis(500);
+pub const DOWN_FOR: Duration = Duration::from_millis(500);
 
 /// One reconnect pass: `kinds` (kind, hinted) against one server of `server` kind.
 #[allow(clippy::too_many_arguments)]

@@ -7,7 +7,8 @@ const { isObject, report, redactParams } = require("./output");
 const { broadcastTopic } = require("./pubsub");
 const { presenceEntries, presenceState, presenceTrack, presenceUpdate, presenceUntrack } = require("./presence");
 const { crashChannel, closeChannel } = require("./channel");
-const { conns, setBlackholeForNewSockets } = require("./connection");
+const { conns, setBlackholeForNewSockets, arrivals } = require("./connection");
+const { opts } = require("./options");
 const { realtimeShutdown } = require("./realtime");
 const { postgresChange } = require("./postgres-changes");
 
@@ -135,6 +136,9 @@ function runCommand(cmd) {
           channels: [...c.channels.values()].map((ch) => ({ topic: ch.topic, join_ref: ch.joinRef })),
         })),
       };
+    case "arrivals":
+      if (!opts.recordArrivals) throw new Error("arrivals are kept only with --record-arrivals");
+      return { at_us: arrivals };
     case "close":
       return { exit: true };
     default:

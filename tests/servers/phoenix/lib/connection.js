@@ -3,6 +3,7 @@
 "use strict";
 
 const crypto = require("crypto");
+const { performance } = require("perf_hooks");
 const { opts } = require("./options");
 const { report, log } = require("./output");
 const { endChannel } = require("./channel");
@@ -13,9 +14,13 @@ const REALTIME_PATH = "/realtime/v1/websocket";
 const conns = new Map(); // id -> Conn
 let nextConnId = 1;
 let blackholeAll = null; // mode applied to connections that open while it is set
+// With --record-arrivals: the epoch µs at which each socket was accepted, in order (the
+// benchmarks' reconnect herd; kept rather than reported so the server prints nothing per socket).
+const arrivals = [];
 
 class Conn {
   constructor(ws, path, params, protocol) {
+    if (opts.recordArrivals) arrivals.push(Math.round((performance.timeOrigin + performance.now()) * 1000));
     this.id = `s${nextConnId++}`;
     this.ws = ws;
     this.path = path;
@@ -75,4 +80,4 @@ function setBlackholeForNewSockets(mode) {
   blackholeAll = mode;
 }
 
-module.exports = { PHOENIX_PATH, REALTIME_PATH, Conn, conns, setBlackholeForNewSockets };
+module.exports = { PHOENIX_PATH, REALTIME_PATH, Conn, conns, setBlackholeForNewSockets, arrivals };

@@ -5,7 +5,7 @@
 const USAGE = `usage: node server.js [--port N] [--host ADDR] [--token SECRET]
        [--heartbeat-timeout-ms MS] [--max-frame-bytes BYTES] [--max-channels N]
        [--jwt-secret SECRET] [--presence-rate-limit N] [--presence-rate-window-ms MS]
-       [--join-error-backoff-ms MS] [--ignore-stdin-eof] [--quiet]`;
+       [--join-error-backoff-ms MS] [--ignore-stdin-eof] [--quiet] [--record-arrivals]`;
 
 function fail(msg) {
   process.stderr.write(`server.js: ${msg}\n${USAGE}\n`);
@@ -26,6 +26,7 @@ function parseArgs(argv) {
     joinErrorBackoffMs: 0,
     ignoreStdinEof: false,
     quiet: false,
+    recordArrivals: false,
   };
   const int = (name, v, min = 0) => {
     if (!/^\d+$/.test(String(v)) || Number(v) < min) {
@@ -59,6 +60,7 @@ function parseArgs(argv) {
       case "--join-error-backoff-ms": opts.joinErrorBackoffMs = int(arg, next()); break;
       case "--ignore-stdin-eof": if (value !== undefined) fail(`${arg} takes no value`); opts.ignoreStdinEof = true; break;
       case "--quiet": if (value !== undefined) fail(`${arg} takes no value`); opts.quiet = true; break;
+      case "--record-arrivals": if (value !== undefined) fail(`${arg} takes no value`); opts.recordArrivals = true; break;
       case "-h":
       case "--help":
         process.stdout.write(`${USAGE}\n`);

@@ -407,3 +407,20 @@ test("process: --quiet prints only listening (with at_us) and done, whatever the
   assert.equal(sockets.sockets.length, 1);
   assert.deepEqual(server.reports.map((r) => r.event), ["listening", "done"]);
 });
+
+test("process: --record-arrivals keeps each accepted socket's time for the arrivals command", async (t) => {
+  const server = await ServerProcess.start(["--quiet", "--record-arrivals"]);
+  t.after(() => server.stop());
+  const listening = server.reports[0].at_us;
+  assert.deepEqual((await server.command({ cmd: "arrivals" })).at_us, []);
+  const first = await RawSocket.connect(server.port);
+  const second = await RawSocket.connect(server.port);
+  t.after(() => { first.close(); second.close(); });
+  const { at_us: atUs } = await server.command({ cmd: "arrivals" });
+  assert.equal(atUs.length, 2);
+  assert.ok(atUs.every(Number.isInteger), JSON.stringify(atUs));
+  assert.ok(listening <= atUs[0] && atUs[0] <= atUs[1], JSON.stringify({ listening, atUs }));
+  const plain = await ServerProcess.start(["--quiet"]);
+  t.after(() => plain.stop());
+  await assert.rejects(plain.command({ cmd: "arrivals" }), /--record-arrivals/);
+});
