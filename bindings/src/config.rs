@@ -33,11 +33,11 @@ pub struct ClientConfig {
     /// Phoenix Channels options (used when the protocol is Phoenix).
     #[uniffi(default)]
     pub phoenix: PhoenixOptions,
-    /// Reconnect delays: 1 s doubling to 30 s, each delay drawn from zero up to that, unlimited attempts by default.
+    /// Reconnect delays: 1 s doubling to 30 s, the first retry drawn from 0-1 s, unlimited attempts by default.
     #[uniffi(default)]
     pub backoff: BackoffOptions,
     /// Delays between attempts to join a room again while connected (after a join timed out
-    /// or the server lost the room): 1 s doubling to 10 s, each delay drawn from zero up to that, unlimited by default.
+    /// or the server lost the room): 1 s doubling to 10 s, jittered the same way, unlimited by default.
     #[uniffi(default)]
     pub rejoin: RejoinOptions,
     /// Retry when the very first connect fails (instead of failing). Default true.
@@ -152,7 +152,7 @@ pub struct BackoffOptions {
     /// Growth per failed attempt, at least 1. Default 2.0.
     #[uniffi(default = 2.0)]
     pub factor: f64,
-    /// Randomness applied to each delay. `None`: `FromZero` (the default).
+    /// Randomness applied to each delay. `None`: `FirstFromZero` (the default).
     #[uniffi(default = None)]
     pub jitter: Option<Jitter>,
     /// Give up (state `Failed`) after this many failed attempts in a row. Default `None`
@@ -173,7 +173,7 @@ pub struct RejoinOptions {
     /// Growth per failure, at least 1. Default 2.0.
     #[uniffi(default = 2.0)]
     pub factor: f64,
-    /// Randomness applied to each delay. `None`: `FromZero` (the default).
+    /// Randomness applied to each delay. `None`: `FirstFromZero` (the default).
     #[uniffi(default = None)]
     pub jitter: Option<Jitter>,
     /// Give a room up until the next connection after this many failures in a row. Default
@@ -212,9 +212,9 @@ impl From<RejoinOptions> for core_api::BackoffPolicy {
 pub enum Jitter {
     /// Exactly the exponential delay.
     None,
-    /// Uniform between zero and the exponential delay (the default): a crowd spreads over
-    /// the whole first interval, starting at the drop.
-    FromZero,
+    /// The first retry uniform between zero and the minimum, later ones between half and one
+    /// and a half times the previous attempt's exponential delay (the default).
+    FirstFromZero,
     /// Uniform between the minimum and the exponential delay: never earlier than the minimum.
     Full,
     /// Half the exponential delay plus a uniform share of the other half.
@@ -445,7 +445,7 @@ impl From<Jitter> for core_api::Jitter {
     fn from(j: Jitter) -> Self {
         match j {
             Jitter::None => Self::None,
-            Jitter::FromZero => Self::FromZero,
+            Jitter::FirstFromZero => Self::FirstFromZero,
             Jitter::Full => Self::Full,
             Jitter::Equal => Self::Equal,
         }

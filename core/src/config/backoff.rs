@@ -1,7 +1,7 @@
 //! Reconnect delays: exponential growth with jitter, as a pure function of the attempt number.
-//! The default spreads each delay from zero up to the nominal one: as herd-safe as spreading
-//! it above `min_delay`, and half the wait for one client (W3 and its 1,000-client fleet in
-//! BENCHMARKS.md).
+//! The default draws the first retry from zero up to `min_delay` and the later ones around the
+//! nominal delays: a crowd spread as wide as socket.io-client's, and half the wait for one
+//! client (W3 and its 1,000-client fleet in BENCHMARKS.md).
 //!
 //! Kept pure (no clock, no global RNG) so that a property test can check every delay for any
 //! seed and attempt, and so that two platforms given the same seed wait the same times.
@@ -14,14 +14,16 @@ use std::time::Duration;
 pub enum Jitter {
     /// No randomness: exactly the exponential delay. Useful in tests, bad for crowds.
     None,
-    /// A uniform delay between zero and the exponential delay (what AWS's "Exponential Backoff
-    /// and Jitter" calls full jitter). The default: a crowd that lost the same server spreads
-    /// over the whole first interval (1 s by default) as evenly as with [`Jitter::Full`], but
-    /// the spread starts at the drop instead of at `min_delay`, so a client waits half as long
-    /// on average and a server back within a second sees its clients at once, one by one.
-    /// Delays may be shorter than `min_delay` (which stays the schedule's base).
+    /// The first retry drawn uniformly from zero to `min_delay`; each later one from half to
+    /// one and a half times the nominal delay of the attempt before it (so 0-1 s, then
+    /// 0.5-1.5 s, 1-3 s, 2-6 s... with the defaults). The default. A crowd that lost the same
+    /// server spreads over the whole first second from the drop instead of from `min_delay`,
+    /// so a client waits half as long on average; the later retries keep the width
+    /// socket.io-client's schedule has, and a client that was refused early does not jump
+    /// ahead in the schedule (the worst case stays near the nominal delays). Delays may be
+    /// shorter than `min_delay` (which stays the schedule's base).
     #[default]
-    FromZero,
+    FirstFromZero,
     /// A uniform delay between `min_delay` and the exponential delay (at least twice
     /// `min_delay` wide, so the first retries are spread too): never earlier than `min_delay`.
     Full,
@@ -34,14 +36,14 @@ pub enum Jitter {
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackoffPolicy {
     /// The first retry's nominal delay, from which delays grow by `factor`. Default 1 s. Every
-    /// delay is at least this, except under [`Jitter::FromZero`] (the default), which draws
+    /// delay is at least this, except under [`Jitter::FirstFromZero`] (the default), which draws
     /// each delay between zero and the nominal one.
     pub min_delay: Duration,
     /// Upper bound of every delay. Default 30 s.
     pub max_delay: Duration,
     /// Growth per failed attempt. Default 2.0. Must be >= 1.
     pub factor: f64,
-    /// Randomness applied to each delay. Default [`Jitter::FromZero`].
+    /// Randomness applied to each delay. Default [`Jitter::FirstFromZero`].
     pub jitter: Jitter,
     /// Give up (state `Failed`) after this many consecutive failed attempts. Default `None`
     /// (retry forever: mobile networks come back).
@@ -54,7 +56,7 @@ impl Default for BackoffPolicy {
             min_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(30),
             factor: 2.0,
-            jitter: Jitter::FromZero,
+            jitter: Jitter::FirstFromZero,
             max_attempts: None,
         }
     }
@@ -76,7 +78,7 @@ impl BackoffPolicy {
     /// The most [`Jitter::Full`] and [`Jitter::Equal`] may stretch attempt `attempt`: its
     /// nominal delay, but at least `min_delay * factor`, so the first retries are spread too
     /// (otherwise every client of a restarted server would retry at exactly `min_delay`). Never
-    /// above `max_delay`. ([`Jitter::FromZero`] spreads below the nominal delay instead.)
+    /// above `max_delay`. ([`Jitter::FirstFromZero`] spreads below the nominal delay instead.)
     pub fn jitter_ceiling(&self, attempt: u32) -> Duration {
         let spread_floor = self.min_delay.mul_f64(self.factor.clamp(1.0, 1e6));
         self.nominal_delay(attempt).max(spread_floor).min(self.max_delay.max(self.min_delay))
@@ -84,16 +86,22 @@ impl BackoffPolicy {
 
     /// The delay to wait before attempt `attempt` (1-based), with jitter drawn from `rng`.
     /// Never above `max_delay`; within `[min_delay, max_delay]` except under
-    /// [`Jitter::FromZero`], where it is within `[0, nominal_delay(attempt)]`.
+    /// [`Jitter::FirstFromZero`], where the first is within `[0, min_delay]` and attempt `n`
+    /// within half to one and a half times `nominal_delay(n - 1)`.
     pub fn delay(&self, attempt: u32, rng: &mut fastrand::Rng) -> Duration {
         let nominal = self.nominal_delay(attempt);
-        if self.jitter == Jitter::FromZero {
-            return uniform_between(Duration::ZERO, nominal, rng);
+        if self.jitter == Jitter::FirstFromZero {
+            if attempt <= 1 {
+                return uniform_between(Duration::ZERO, nominal, rng);
+            }
+            let before = self.nominal_delay(attempt - 1);
+            let picked = uniform_between(before / 2, before + before / 2, rng);
+            return picked.min(self.max_delay.max(self.min_delay));
         }
         let ceiling = self.jitter_ceiling(attempt);
         let min = self.min_delay.min(nominal);
         let picked = match self.jitter {
-            Jitter::None | Jitter::FromZero => nominal,
+            Jitter::None | Jitter::FirstFromZero => nominal,
             Jitter::Full => uniform_between(min, ceiling, rng),
             Jitter::Equal => {
                 let half = ceiling / 2;
@@ -167,8 +175,8 @@ mod tests {
     }
 
     #[test]
-    fn from_zero_is_the_default_and_spreads_the_first_retry_over_the_first_second() {
-        assert_eq!(BackoffPolicy::default().jitter, Jitter::FromZero);
+    fn by_default_the_first_retry_spreads_from_zero_and_later_ones_around_the_nominal() {
+        assert_eq!(BackoffPolicy::default().jitter, Jitter::FirstFromZero);
         let mut rng = fastrand::Rng::with_seed(4);
         let p = BackoffPolicy::default();
         let firsts: Vec<Duration> = (0..2000).map(|_| p.delay(1, &mut rng)).collect();
@@ -176,16 +184,21 @@ mod tests {
         // Evenly over [0, 1 s]: each tenth of the second holds about a tenth of the crowd, the
         // first one included (a server back at once sees its clients at once, one by one).
         for tenth in 0..10u64 {
-            let (low, high) =
-                (Duration::from_millis(100 * tenth), Duration::from_millis(100 * (tenth + 1)));
+            let low = Duration::from_millis(100 * tenth);
+            let high = Duration::from_millis(100 * (tenth + 1));
             let share = firsts.iter().filter(|d| **d >= low && **d < high).count();
             assert!((140..=260).contains(&share), "{share} of 2000 in tenth {tenth}");
         }
-        // Later attempts spread from zero up to their nominal delay.
+        // Attempt 4 waits 2-6 s (half to one and a half times attempt 3's nominal 4 s), spread
+        // over that whole range.
         let fourth: Vec<Duration> = (0..2000).map(|_| p.delay(4, &mut rng)).collect();
-        assert!(fourth.iter().all(|d| *d <= Duration::from_secs(8)));
-        assert!(fourth.iter().any(|d| *d < Duration::from_secs(1)));
-        assert!(fourth.iter().any(|d| *d > Duration::from_secs(7)));
+        assert!(fourth
+            .iter()
+            .all(|d| *d >= Duration::from_secs(2) && *d <= Duration::from_secs(6)));
+        assert!(fourth.iter().any(|d| *d < Duration::from_millis(2_200)));
+        assert!(fourth.iter().any(|d| *d > Duration::from_millis(5_800)));
+        // Never above the cap.
+        assert!((0..2000).all(|_| p.delay(40, &mut rng) <= Duration::from_secs(30)));
     }
 
     #[test]
@@ -210,7 +223,7 @@ mod tests {
                 Just(Jitter::None),
                 Just(Jitter::Full),
                 Just(Jitter::Equal),
-                Just(Jitter::FromZero),
+                Just(Jitter::FirstFromZero),
             ],
         ) {
             let p = BackoffPolicy {
@@ -223,8 +236,14 @@ mod tests {
             let mut rng = fastrand::Rng::with_seed(seed);
             let d = p.delay(attempt, &mut rng);
             prop_assert!(d <= p.max_delay, "{:?} above max {:?}", d, p.max_delay);
-            if jitter == Jitter::FromZero {
-                prop_assert!(d <= p.nominal_delay(attempt));
+            if jitter == Jitter::FirstFromZero {
+                if attempt <= 1 {
+                    prop_assert!(d <= p.min_delay);
+                } else {
+                    let before = p.nominal_delay(attempt - 1);
+                    prop_assert!(d >= (before / 2).min(p.max_delay));
+                    prop_assert!(d <= before + before / 2);
+                }
             } else {
                 prop_assert!(d >= p.min_delay, "{:?} below min {:?}", d, p.min_delay);
                 prop_assert!(d <= p.jitter_ceiling(attempt));

@@ -24,12 +24,13 @@ pub struct Config {
     pub urls: Vec<String>,
     /// The wire protocol. Default Socket.IO.
     pub protocol: ProtocolConfig,
-    /// Reconnect delays. Default 1 s doubling to 30 s, each delay drawn from zero up to that
-    /// ([`crate::Jitter::FromZero`]), unlimited attempts.
+    /// Reconnect delays. Default 1 s doubling to 30 s, unlimited attempts; the first retry
+    /// drawn from 0-1 s, later ones from half to one and a half times the previous attempt's
+    /// nominal delay ([`crate::Jitter::FirstFromZero`]).
     pub backoff: BackoffPolicy,
     /// Delays between attempts to join a room again while the connection stays up, after its
     /// join timed out or the server lost it (Phoenix's `phx_error`). Default 1 s doubling to
-    /// 10 s, drawn from zero up to that, unlimited (phoenix.js rejoins after 1, 2, 5, then every 10 s).
+    /// 10 s, jittered the same way, unlimited (phoenix.js rejoins after 1, 2, 5, then every 10 s).
     /// `max_attempts` counts failures in a row on one connection.
     pub rejoin_backoff: BackoffPolicy,
     /// Retry when the very first connect fails (instead of going to `Failed`). Default true.
