@@ -15,6 +15,11 @@ pub const CONNECT_BATCH: usize = 50;
 /// W5's heartbeat: the defaults' shape (25 s) compressed so that 20 s see several.
 pub const W5_HEARTBEAT: Duration = Duration::from_secs(5);
 
+/// W5's Tether without a latency ping of its own (one an hour): it only answers the server's
+/// heartbeats, as rust_socketio does; the difference to `tether` is what measuring latency
+/// costs.
+pub const W5_NO_LATENCY: &str = "tether-no-latency";
+
 /// An idle connection kept alive: bare ones need a task reading (to answer pings) and, in W5,
 /// pinging like a heartbeat; the libraries run their own tasks. Held only to stay open.
 #[allow(dead_code)]
@@ -25,11 +30,12 @@ enum Idle {
 }
 
 async fn idle(kind: &str, url: &str, heartbeat: Option<Duration>) -> R<Idle> {
-    if kind == "tether" || kind == "tether-raw" {
+    if kind == "tether" || kind == "tether-raw" || kind == W5_NO_LATENCY {
         // A client nobody subscribed to: W4 measures what a connection costs (each `events()`
         // subscription adds a channel of its own).
-        let mut config = tether_config(kind, url)?;
+        let mut config = tether_config(if kind == W5_NO_LATENCY { "tether" } else { kind }, url)?;
         if let Some(every) = heartbeat {
+            let every = if kind == W5_NO_LATENCY { Duration::from_secs(3600) } else { every };
             config = config.with_heartbeat(every, Duration::from_secs(20));
         }
         let client = Client::new(config)?;

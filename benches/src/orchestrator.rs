@@ -69,6 +69,7 @@ const ORDER: [&str; 10] = ["w1", "w2", "w4", "w5", "w3", "fleet", "w7", "polling
 /// Socket.IO kinds meet the Node server, raw WebSocket kinds the bare server.
 const SOCKET_IO_KINDS: [&str; 3] = ["tether", "socket.io-client", "rust_socketio"];
 const RAW_KINDS: [&str; 2] = ["tether-raw", "bare"];
+use crate::idle::W5_NO_LATENCY;
 
 /// Which figures are compared, Tether kind first, and whether lower or higher is better.
 const COMPARISONS: &[Comparison] = &[
@@ -99,6 +100,7 @@ const COMPARISONS: &[Comparison] = &[
     cmp("w5", "cpu_ms_20s", "tether", "socket.io-client", Better::Lower),
     cmp("w5", "cpu_ms_20s", "tether", "rust_socketio", Better::Lower),
     cmp("w5", "cpu_ms_20s", "tether-raw", "bare", Better::Lower),
+    cmp("w5", "cpu_ms_20s", W5_NO_LATENCY, "rust_socketio", Better::Lower),
     cmp("w7", "flush_ms", "tether", "socket.io-client", Better::Lower),
 ];
 
@@ -245,7 +247,10 @@ async fn run_pass(
                 bare: Server::start(ServerKind::Bare, 0, &[]).await?,
                 phoenix: None,
             };
-            let outcome = one_process_each(pass, "w5", &all_kinds, sizes.w5, &servers, results);
+            // Plus Tether without a latency ping of its own (only answering the server's, as
+            // rust_socketio does): what measuring latency costs, beside what the engine costs.
+            let w5_kinds: Vec<&str> = all_kinds.iter().copied().chain([W5_NO_LATENCY]).collect();
+            let outcome = one_process_each(pass, "w5", &w5_kinds, sizes.w5, &servers, results);
             let outcome = outcome.await;
             servers.node.kill().await?;
             servers.bare.kill().await?;
