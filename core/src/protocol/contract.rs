@@ -150,14 +150,20 @@ pub trait Protocol: Send + fmt::Debug {
         out: &mut ProtocolOutput,
     ) -> Result<(), SendError>;
 
-    /// Encodes the answer to a server message that asked for an acknowledgement.
+    /// Encodes the answer to a server message that asked for an acknowledgement. By default
+    /// the protocol has no such answers (raw WebSocket, Phoenix): `SendError::Unsupported`.
     fn encode_ack_reply(
         &mut self,
-        namespace: &str,
-        ack_id: u64,
-        reply: &AckReply,
-        out: &mut ProtocolOutput,
-    ) -> Result<(), SendError>;
+        _namespace: &str,
+        _ack_id: u64,
+        _reply: &AckReply,
+        _out: &mut ProtocolOutput,
+    ) -> Result<(), SendError> {
+        Err(SendError::Unsupported {
+            protocol: self.name(),
+            what: "answering server acknowledgements",
+        })
+    }
 
     /// Encodes a room join, with acknowledgement `ack` if the protocol has acks.
     fn encode_join(

@@ -7,7 +7,7 @@ use super::channels::{Awaiting, Channels};
 use super::config::PhoenixConfig;
 use super::frame::{encode_binary_push, encode_text, Payload};
 use super::supabase::BROADCAST;
-use crate::model::{AckId, AckReply, Frame, IncomingMessage, OutgoingMessage, SendError, Token};
+use crate::model::{AckId, Frame, IncomingMessage, OutgoingMessage, SendError, Token};
 use crate::protocol::{Protocol, ProtocolEvent, ProtocolOutput, TransportRequest};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -203,16 +203,6 @@ impl Protocol for Phoenix {
         }
         out.frames.push_back(frame);
         Ok(())
-    }
-
-    fn encode_ack_reply(
-        &mut self,
-        _namespace: &str,
-        _ack_id: u64,
-        _reply: &AckReply,
-        _out: &mut ProtocolOutput,
-    ) -> Result<(), SendError> {
-        Err(SendError::Unsupported { protocol: NAME, what: "answering server acknowledgements" })
     }
 
     fn encode_join(

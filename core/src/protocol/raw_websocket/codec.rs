@@ -3,7 +3,7 @@
 
 use super::config::RawWebSocketConfig;
 use crate::model::{
-    AckId, AckReply, Frame, IncomingMessage, OutgoingMessage, SendError, Token, DEFAULT_NAMESPACE,
+    AckId, Frame, IncomingMessage, OutgoingMessage, SendError, Token, DEFAULT_NAMESPACE,
 };
 use crate::protocol::contract::{Protocol, ProtocolEvent, ProtocolOutput, TransportRequest};
 use serde_json::{json, Value};
@@ -111,16 +111,6 @@ impl Protocol for RawWebSocket {
         Ok(())
     }
 
-    fn encode_ack_reply(
-        &mut self,
-        _: &str,
-        _: u64,
-        _: &AckReply,
-        _: &mut ProtocolOutput,
-    ) -> Result<(), SendError> {
-        Err(SendError::Unsupported { protocol: NAME, what: "acknowledgements" })
-    }
-
     fn encode_join(
         &mut self,
         room: &str,
@@ -186,6 +176,13 @@ mod tests {
             p.encode_message(&OutgoingMessage::text("x"), Some(AckId(1)), &mut out),
             Err(SendError::Unsupported { .. })
         ));
+        // Answering a server's ack request: the trait's default, named for this protocol.
+        let reply = crate::model::AckReply { data: vec![json!("ok")], binary: Vec::new() };
+        assert!(matches!(
+            p.encode_ack_reply("/", 7, &reply, &mut out),
+            Err(SendError::Unsupported { protocol: NAME, .. })
+        ));
+        assert!(out.frames.is_empty(), "nothing written for a refused answer");
         let mut p = RawWebSocket::new(RawWebSocketConfig { room_messages: true });
         assert_eq!(p.encode_join("r", None, &mut out), Ok(()));
         assert_eq!(
