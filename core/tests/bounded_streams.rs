@@ -243,8 +243,15 @@ async fn a_collaboration_that_falls_behind_the_clients_events_asks_for_its_rooms
         CollabConfig { optimistic_timeout: Duration::from_secs(600), ..CollabConfig::default() };
     let collab = Collaboration::new(&client, config).unwrap_or_else(|e| panic!("{e}"));
     collab.join("r").await.unwrap_or_else(|e| panic!("{e}"));
-    wait::until("the snapshot request after the join", || server.received("room-state").len() == 1)
-        .await;
+    // At least one: on a loaded machine the join's own events (a health change beside the
+    // join) can already overrun a stream of one and ask again; what the flood must add is
+    // counted from here.
+    wait::until("the snapshot request after the join", || {
+        !server.received("room-state").is_empty()
+    })
+    .await;
+    let missed_before = collab.stats().await.map_or(0, |s| s.missed_client_events);
+    let requests_before = server.received("room-state").len();
 
     let update = json!({"room": "r", "field": "labor", "value": "$n", "version": "$n"});
     server
@@ -253,12 +260,12 @@ async fn a_collaboration_that_falls_behind_the_clients_events_asks_for_its_rooms
         }))
         .await;
     wait::until_async("the helpers to notice they fell behind", || async {
-        collab.stats().await.is_ok_and(|s| s.missed_client_events > 0)
+        collab.stats().await.is_ok_and(|s| s.missed_client_events > missed_before)
     })
     .await;
     wait::until("a snapshot request for the room again", || {
-        server.received("room-state").len() >= 2
+        server.received("room-state").len() > requests_before
     })
     .await;
-    assert_eq!(server.received("room-state")[1][0]["room"], "r");
+    assert_eq!(server.received("room-state")[requests_before][0]["room"], "r");
 }
