@@ -91,6 +91,11 @@ impl Outbox {
         if item.size > self.max_bytes {
             return PushOutcome::NotQueued(item, DropReason::TooLarge);
         }
+        if self.max_messages == 0 {
+            // Nothing can ever be queued: refuse before the overflow policy evicts anything (the
+            // re-sends put back past the bounds must not be lost for a message that cannot stay).
+            return PushOutcome::NotQueued(item, DropReason::Overflow);
+        }
         let fits = |outbox: &Self| {
             outbox.items.len() < outbox.max_messages && outbox.bytes + item.size <= outbox.max_bytes
         };
@@ -99,14 +104,11 @@ impl Outbox {
             if self.policy != OverflowPolicy::DropOldest {
                 return PushOutcome::NotQueued(item, DropReason::Overflow);
             }
+            // An empty outbox has room (checked above): this ends, and what it evicts is
+            // reported by the caller.
             while !fits(self) {
-                match self.pop_front() {
-                    Some(old) => dropped.push(old),
-                    // Empty and still no room: the bound is zero, nothing can ever be queued.
-                    None => {
-                        return PushOutcome::NotQueued(item, DropReason::Overflow);
-                    }
-                }
+                let Some(old) = self.pop_front() else { break };
+                dropped.push(old);
             }
         }
         self.bytes += item.size;
@@ -259,6 +261,16 @@ mod tests {
         let mut o = Outbox::new(0, 1000, OverflowPolicy::DropOldest);
         assert!(matches!(o.push(item(1, 1)), PushOutcome::NotQueued(_, DropReason::Overflow)));
         assert!(o.is_empty());
+    }
+
+    #[test]
+    fn a_zero_bound_evicts_nothing_for_a_message_it_cannot_keep() {
+        // Re-sends put back past the bounds (the limits were lowered to zero meanwhile) stay:
+        // evicting them for a message that cannot be queued either would lose them unreported.
+        let mut o = Outbox::new(0, 1000, OverflowPolicy::DropOldest);
+        o.push_front_all(vec![item(1, 10), item(2, 10)]);
+        assert!(matches!(o.push(item(3, 1)), PushOutcome::NotQueued(_, DropReason::Overflow)));
+        assert_eq!(o.len(), 2);
     }
 
     #[test]
