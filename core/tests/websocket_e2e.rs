@@ -104,6 +104,38 @@ async fn a_half_open_connection_is_declared_dead_within_interval_plus_timeout() 
     wait::state(&client, "connected again", ConnectionState::is_connected).await;
 }
 
+/// The driver keeps one timer and moves it to each new deadline; a deadline that comes sooner
+/// than the one armed (here the resume probe's, a minute before the next heartbeat) must move
+/// it earlier, or a dead link would go unnoticed until the heartbeat.
+#[tokio::test]
+async fn a_resume_probe_finds_a_dead_link_long_before_the_next_heartbeat() {
+    let server = WsServer::start().await;
+    let proxy = FaultProxy::start(server.addr()).await.unwrap_or_else(|e| panic!("{e}"));
+    let probe_timeout = ms(300);
+    let config = config(&format!("ws://{}", proxy.addr()))
+        .with_heartbeat(Duration::from_secs(60), Duration::from_secs(60))
+        .with_probe_timeout(probe_timeout);
+    let client = Client::new(config).unwrap_or_else(|e| panic!("{e}"));
+    let mut events = client.events();
+    client.connect().await.unwrap_or_else(|e| panic!("{e}"));
+    // A turn of the driver with the heartbeat's deadline armed (a minute away).
+    client.stats().await.unwrap_or_else(|e| panic!("{e}"));
+    proxy.set_mode(Mode::Blackhole);
+    let resumed_at = Instant::now();
+    client.app_foreground(true).await.unwrap_or_else(|e| panic!("{e}"));
+    let lost = wait::event(&mut events, "the probe to find the dead link", |e| {
+        matches!(e, Event::Disconnected { .. })
+    })
+    .await;
+    assert_eq!(
+        lost,
+        Event::Disconnected { reason: DisconnectReason::HeartbeatTimeout, will_reconnect: true }
+    );
+    // Found by the probe's deadline (the heartbeat's is a minute away; `wait` gives up at 20 s).
+    let noticed_after = resumed_at.elapsed();
+    assert!(noticed_after >= probe_timeout, "noticed after {noticed_after:?}");
+}
+
 #[tokio::test]
 async fn measured_round_trip_matches_injected_latency() {
     let server = WsServer::start().await;

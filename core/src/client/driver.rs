@@ -148,6 +148,15 @@ impl Driver {
     }
 
     async fn run(&mut self) {
+        // One timer for the driver's life, moved to each new deadline, instead of a new one
+        // per turn: a new timer takes the runtime's timer wheel lock to register and again to
+        // deregister, twice per wake-up of an idle connection, while moving a registered timer
+        // later (the liveness deadline after every frame heard) is one atomic store (W5 in
+        // BENCHMARKS.md). A turn without a deadline parks it far off rather than leaving it
+        // to wake the driver for nothing.
+        let timer = tokio::time::sleep_until(far_off());
+        tokio::pin!(timer);
+        let mut armed_for = None;
         loop {
             self.carry_out();
             if self.commands_closed && self.session.state().is_terminal() && self.opening.is_none()
@@ -155,6 +164,10 @@ impl Driver {
                 break;
             }
             let deadline = self.session.poll_timeout().map(|at| self.clock.timer(at));
+            if deadline != armed_for {
+                timer.as_mut().reset(deadline.unwrap_or_else(far_off));
+                armed_for = deadline;
+            }
             let connected = self.sink.is_some();
             let must_write = connected && (!self.pending.is_empty() || self.unflushed);
             let accepting = !self.commands_closed
@@ -200,7 +213,7 @@ impl Driver {
                         self.session.handle_transport_error(error, now);
                     }
                 },
-                () = sleep_until(deadline), if deadline.is_some() => {
+                () = &mut timer, if deadline.is_some() => {
                     let now = self.clock.now();
                     self.session.handle_timeout(now);
                 }
@@ -486,9 +499,8 @@ async fn write_pending(
     .await
 }
 
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
+/// Where the driver's timer waits while the session has no deadline: later than any session
+/// deadline, and within the range of tokio's timer wheel (about two years).
+fn far_off() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(365 * 24 * 3600)
 }

@@ -94,13 +94,14 @@ impl Session {
         let interval = self.config.heartbeat_interval;
         let since_last =
             self.heartbeat.last_ping_at.map_or(interval, |at| now.saturating_duration_since(at));
+        // Just after the server's next heartbeat, should it not come.
+        let after_next = now + interval + interval / RIDE_SLACK_DIVISOR;
         if since_last >= interval / 2 {
             self.send_ping(now);
-            self.heartbeat.next_ping_at = Some(now + interval + interval / RIDE_SLACK_DIVISOR);
+            self.heartbeat.next_ping_at = Some(after_next);
         } else {
             // Too soon for another sample: wait for the server's next heartbeat rather than
             // wake up for a ping of our own in between.
-            let after_next = now + interval + interval / RIDE_SLACK_DIVISOR;
             self.heartbeat.next_ping_at = self.heartbeat.next_ping_at.map(|at| at.max(after_next));
         }
     }
