@@ -38,33 +38,55 @@ pub fn cpu_ms() -> R<f64> {
     Ok((ticks(11)? + ticks(12)?) * 10.0)
 }
 
-/// CPU time (user + system) each live thread of this process has used, in nanoseconds
-/// (`/proc/self/task/*/schedstat`): nanosecond precision where `cpu_ms` has 10 ms ticks.
-pub fn cpu_ns_by_thread() -> R<std::collections::HashMap<String, u64>> {
+/// What the scheduler counted for one thread (`/proc/self/task/*/schedstat`): CPU time (user +
+/// system) in nanoseconds, where `cpu_ms` has 10 ms ticks, and how many times it was put on a
+/// CPU, which for an idle process is how many times it woke up.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ThreadSched {
+    pub cpu_ns: u64,
+    pub timeslices: u64,
+}
+
+/// [`ThreadSched`] of every live thread of this process, by thread id.
+pub fn cpu_ns_by_thread() -> R<std::collections::HashMap<String, ThreadSched>> {
     let mut threads = std::collections::HashMap::new();
     for entry in std::fs::read_dir("/proc/self/task")? {
         let entry = entry?;
         let Ok(schedstat) = std::fs::read_to_string(entry.path().join("schedstat")) else {
             continue; // the thread exited meanwhile
         };
-        let ns = schedstat.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0);
-        threads.insert(entry.file_name().to_string_lossy().into_owned(), ns);
+        // Three fields: time on a CPU (ns), time waiting for one (ns), times put on one.
+        let fields: Vec<u64> =
+            schedstat.split_whitespace().map(|v| v.parse().unwrap_or(0)).collect();
+        let field = |i: usize| fields.get(i).copied().unwrap_or(0);
+        let sched = ThreadSched { cpu_ns: field(0), timeslices: field(2) };
+        threads.insert(entry.file_name().to_string_lossy().into_owned(), sched);
     }
     Ok(threads)
 }
 
-/// CPU milliseconds used between two [`cpu_ns_by_thread`] snapshots: threads present in both
+/// What the threads used between two [`cpu_ns_by_thread`] snapshots: threads present in both
 /// count their difference, new ones all of theirs; a thread that exited in between (an idle
 /// blocking-pool thread) is left out rather than subtracted.
+pub fn sched_between(
+    before: &std::collections::HashMap<String, ThreadSched>,
+    after: &std::collections::HashMap<String, ThreadSched>,
+) -> ThreadSched {
+    let mut total = ThreadSched::default();
+    for (tid, now) in after {
+        let then = before.get(tid).copied().unwrap_or_default();
+        total.cpu_ns += now.cpu_ns.saturating_sub(then.cpu_ns);
+        total.timeslices += now.timeslices.saturating_sub(then.timeslices);
+    }
+    total
+}
+
+/// CPU milliseconds used between two [`cpu_ns_by_thread`] snapshots (see [`sched_between`]).
 pub fn cpu_ms_between(
-    before: &std::collections::HashMap<String, u64>,
-    after: &std::collections::HashMap<String, u64>,
+    before: &std::collections::HashMap<String, ThreadSched>,
+    after: &std::collections::HashMap<String, ThreadSched>,
 ) -> f64 {
-    let ns: u64 = after
-        .iter()
-        .map(|(tid, now)| now.saturating_sub(before.get(tid).copied().unwrap_or(0)))
-        .sum();
-    ns as f64 / 1e6
+    sched_between(before, after).cpu_ns as f64 / 1e6
 }
 
 /// The `p`-th percentile (nearest rank) of sorted samples.

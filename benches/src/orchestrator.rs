@@ -101,6 +101,8 @@ const COMPARISONS: &[Comparison] = &[
     cmp("w5", "cpu_ms_20s", "tether", "rust_socketio", Better::Lower),
     cmp("w5", "cpu_ms_20s", "tether-raw", "bare", Better::Lower),
     cmp("w5", "cpu_ms_20s", W5_NO_LATENCY, "rust_socketio", Better::Lower),
+    cmp("w5", "cpu_us_per_wakeup", "tether", "rust_socketio", Better::Lower),
+    cmp("w5", "cpu_us_per_wakeup", W5_NO_LATENCY, "rust_socketio", Better::Lower),
     cmp("w7", "flush_ms", "tether", "socket.io-client", Better::Lower),
 ];
 
