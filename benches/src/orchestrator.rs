@@ -10,15 +10,17 @@
 
 use crate::fleet::fleet_pass;
 use crate::measure::R;
-use crate::passes::{cmp, report, rotated, Better, Comparison, Results, Target};
+use crate::passes::{cmp, median, report, rotated, Better, Comparison, Results, Target};
 use crate::procs::{repo, Job, Proc, Server, ServerKind};
 use crate::restarts::{reconnect_pass, w7};
+use serde_json::{json, Value};
 use std::time::Duration;
 
 /// Workload sizes; `--quick` shrinks them for a smoke run.
 struct Sizes {
     w1: usize,
-    w2: usize,
+    /// W2: messages, trials per pass (its bottleneck, the Node server, varies from run to run).
+    w2: (usize, usize),
     /// W3 and Phoenix P3: trials per pass, clients per process.
     reconnect_trials: usize,
     reconnect_clients: usize,
@@ -35,7 +37,7 @@ struct Sizes {
 
 const FULL: Sizes = Sizes {
     w1: 10_000,
-    w2: 100_000,
+    w2: (100_000, 3),
     reconnect_trials: 3,
     reconnect_clients: 10,
     w4: 1_000,
@@ -48,7 +50,7 @@ const FULL: Sizes = Sizes {
 };
 const QUICK: Sizes = Sizes {
     w1: 500,
-    w2: 5_000,
+    w2: (5_000, 1),
     reconnect_trials: 1,
     reconnect_clients: 2,
     w4: 50,
@@ -209,7 +211,7 @@ pub async fn run(args: &[String]) -> R<()> {
 /// warm, and the client that ran first was charged for the difference.
 async fn warm_up(sizes: &Sizes, servers: &Servers, wanted: &dyn Fn(&str) -> bool) {
     let mut runs = Vec::new();
-    for (workload, n) in [("w1", sizes.w1), ("w2", sizes.w2)] {
+    for (workload, n) in [("w1", sizes.w1), ("w2", sizes.w2.0)] {
         if wanted(workload) {
             runs.push(("tether", workload, servers.node.url(), n));
             runs.push(("tether-raw", workload, servers.bare.url(), n));
@@ -238,9 +240,9 @@ async fn run_pass(
 ) -> R<()> {
     let all_kinds: Vec<&str> = SOCKET_IO_KINDS.iter().chain(RAW_KINDS.iter()).copied().collect();
     match workload {
-        "w1" => one_process_each(pass, "w1", &all_kinds, sizes.w1, servers, results).await,
+        "w1" => one_process_each(pass, "w1", &all_kinds, (sizes.w1, 1), servers, results).await,
         "w2" => one_process_each(pass, "w2", &all_kinds, sizes.w2, servers, results).await,
-        "w4" => one_process_each(pass, "w4", &all_kinds, sizes.w4, servers, results).await,
+        "w4" => one_process_each(pass, "w4", &all_kinds, (sizes.w4, 1), servers, results).await,
         "w5" => {
             // Heartbeats on and frequent: the server pings every 5 s, Tether every 5 s.
             let pinging = Server::start(ServerKind::Node, 0, &["--ping-interval", "5000"]).await?;
@@ -252,7 +254,8 @@ async fn run_pass(
             // Plus Tether without a latency ping of its own (only answering the server's, as
             // rust_socketio does): what measuring latency costs, beside what the engine costs.
             let w5_kinds: Vec<&str> = all_kinds.iter().copied().chain([W5_NO_LATENCY]).collect();
-            let outcome = one_process_each(pass, "w5", &w5_kinds, sizes.w5, &servers, results);
+            let sizes = (sizes.w5, 1);
+            let outcome = one_process_each(pass, "w5", &w5_kinds, sizes, &servers, results);
             let outcome = outcome.await;
             servers.node.kill().await?;
             servers.bare.kill().await?;
@@ -313,32 +316,78 @@ async fn run_pass(
 /// How long one measurement process may take.
 const LIMIT: Duration = Duration::from_secs(300);
 
-/// One process per kind, in the pass's order. W2 also records what the server spent during
-/// each client's run: its CPU time and how long it waited for a CPU (the machine's load as that
-/// measurement saw it; the Socket.IO server is W2's bottleneck).
+/// One figure of one kind: its name, its unit, and its value in every trial that ran.
+type TrialValues = (String, String, Vec<f64>);
+
+/// One process per kind and trial, the kinds in the pass's order and the trials interleaved
+/// (A B C, B C A, ...: a slow spell of the machine or the server hits every kind alike). With
+/// several trials the pass's figure is their median, and each trial's figures are kept as a
+/// JSON line. W2 also records what the server spent during each client's run: its CPU time and
+/// how long it waited for a CPU (the Socket.IO server is W2's bottleneck, and its own speed
+/// varies from run to run more than the clients differ).
 async fn one_process_each(
     pass: usize,
     workload: &str,
     kinds: &[&str],
-    n: usize,
+    (n, trials): (usize, usize),
     servers: &Servers,
     results: &mut Results,
 ) -> R<()> {
-    for kind in rotated(kinds, pass) {
-        eprintln!("== {workload} {kind}");
-        let server = servers.for_kind(kind);
-        let before = server.sched();
-        match Job::new(kind, workload, &server.url(), n).figures(LIMIT).await {
-            Ok(figures) => {
-                let label = server.kind.label();
-                results.add_all(pass, workload, kind, label, &figures);
-                if workload == "w2" {
-                    let (cpu, wait) = server.sched().since(before);
-                    results.add(pass, workload, kind, label, "server_cpu_ms", cpu, "ms");
-                    results.add(pass, workload, kind, label, "server_runqueue_ms", wait, "ms");
+    let mut runs: Vec<(&str, Vec<TrialValues>)> = Vec::new();
+    for trial in 0..trials {
+        for kind in rotated(kinds, pass * trials + trial) {
+            eprintln!(
+                "== {workload} {kind}{}",
+                if trials > 1 { format!(" (trial {})", trial + 1) } else { String::new() }
+            );
+            let server = servers.for_kind(kind);
+            let before = server.sched();
+            let mut figures = match Job::new(kind, workload, &server.url(), n).figures(LIMIT).await
+            {
+                Ok(figures) => figures,
+                Err(e) => {
+                    eprintln!("!! {workload} {kind}: {e}");
+                    continue;
+                }
+            };
+            if workload == "w2" {
+                let (cpu, wait) = server.sched().since(before);
+                figures.push(json!({ "figure": "server_cpu_ms", "value": cpu, "unit": "ms" }));
+                figures
+                    .push(json!({ "figure": "server_runqueue_ms", "value": wait, "unit": "ms" }));
+            }
+            if trials > 1 {
+                let line = figures
+                    .iter()
+                    .map(|f| (f["figure"].as_str().unwrap_or("?").to_owned(), f["value"].clone()));
+                results.trial(pass, workload, kind, trial, Value::Object(line.collect()));
+            }
+            let index = match runs.iter().position(|(k, _)| *k == kind) {
+                Some(index) => index,
+                None => {
+                    runs.push((kind, Vec::new()));
+                    runs.len() - 1
+                }
+            };
+            let kept = &mut runs[index].1;
+            for f in &figures {
+                let name = f["figure"].as_str().unwrap_or("?");
+                let value = f["value"].as_f64().unwrap_or(f64::NAN);
+                match kept.iter_mut().find(|(figure, _, _)| figure == name) {
+                    Some((_, _, values)) => values.push(value),
+                    None => kept.push((
+                        name.to_owned(),
+                        f["unit"].as_str().unwrap_or("").to_owned(),
+                        vec![value],
+                    )),
                 }
             }
-            Err(e) => eprintln!("!! {workload} {kind}: {e}"),
+        }
+    }
+    for (kind, figures) in runs {
+        let label = servers.for_kind(kind).kind.label();
+        for (figure, unit, values) in figures {
+            results.add(pass, workload, kind, label, &figure, median(&values), &unit);
         }
     }
     Ok(())
