@@ -8,7 +8,7 @@
 //! server: the floor), `rust_socketio` (its async client, against the Node server). The
 //! socket.io-client peer is benches/peers/js-client.js, with the same line protocol.
 
-use crate::measure::{cpu_ms_between, cpu_ns_by_thread, figure, percentile, R};
+use crate::measure::{cpu_ms_between, figure, percentile, sched_by_thread, R};
 use futures_util::future::FutureExt;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
@@ -298,12 +298,12 @@ async fn w1(o: &Options) -> R<()> {
 async fn w2(o: &Options) -> R<()> {
     let mut conn = connect(&o.kind, &o.url).await?;
     conn.reset_counter(&o.kind, o.n).await?;
-    let cpu_before = cpu_ns_by_thread()?;
+    let cpu_before = sched_by_thread()?;
     let started = Instant::now();
     conn.send_counted(&o.kind, o.n).await?;
     figure("msgs_per_s", o.n as f64 / started.elapsed().as_secs_f64(), "msg/s");
     // What the client itself spent (every thread): on 2 cores it competes with the server.
-    let cpu_ms = cpu_ms_between(&cpu_before, &cpu_ns_by_thread()?);
+    let cpu_ms = cpu_ms_between(&cpu_before, &sched_by_thread()?);
     figure("client_cpu_us_per_msg", cpu_ms * 1000.0 / o.n as f64, "us");
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! costs in memory (W4) and in CPU over 20 s with heartbeats on (W5).
 
 use crate::clients::{connect, tether_config, Conn, Options};
-use crate::measure::{cpu_ms, cpu_ns_by_thread, event, figure, rss_bytes, sched_between, R};
+use crate::measure::{cpu_ms, event, figure, rss_bytes, sched_between, sched_by_thread, R};
 use futures_util::future::join_all;
 use futures_util::{Future, SinkExt, StreamExt};
 use serde_json::json;
@@ -111,9 +111,9 @@ pub async fn w5(o: &Options) -> R<()> {
     // The window starts after every connection's first heartbeat: W5 is the steady state, not
     // what a connection does once after it opens (Tether's first latency sample).
     tokio::time::sleep(W5_HEARTBEAT + Duration::from_secs(1)).await;
-    let (before, before_ticks) = (cpu_ns_by_thread()?, cpu_ms()?);
+    let (before, before_ticks) = (sched_by_thread()?, cpu_ms()?);
     tokio::time::sleep(Duration::from_secs(20)).await;
-    let used = sched_between(&before, &cpu_ns_by_thread()?);
+    let used = sched_between(&before, &sched_by_thread()?);
     figure("cpu_ms_20s", used.cpu_ns as f64 / 1e6, "ms");
     // How often the process's threads woke, and what each wake-up cost: a client that wakes
     // more often (e.g. for a latency sample) and one that does more per wake-up are told apart.

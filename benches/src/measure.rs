@@ -48,7 +48,7 @@ pub struct ThreadSched {
 }
 
 /// [`ThreadSched`] of every live thread of this process, by thread id.
-pub fn cpu_ns_by_thread() -> R<std::collections::HashMap<String, ThreadSched>> {
+pub fn sched_by_thread() -> R<std::collections::HashMap<String, ThreadSched>> {
     let mut threads = std::collections::HashMap::new();
     for entry in std::fs::read_dir("/proc/self/task")? {
         let entry = entry?;
@@ -65,7 +65,7 @@ pub fn cpu_ns_by_thread() -> R<std::collections::HashMap<String, ThreadSched>> {
     Ok(threads)
 }
 
-/// What the threads used between two [`cpu_ns_by_thread`] snapshots: threads present in both
+/// What the threads used between two [`sched_by_thread`] snapshots: threads present in both
 /// count their difference, new ones all of theirs; a thread that exited in between (an idle
 /// blocking-pool thread) is left out rather than subtracted.
 pub fn sched_between(
@@ -81,7 +81,7 @@ pub fn sched_between(
     total
 }
 
-/// CPU milliseconds used between two [`cpu_ns_by_thread`] snapshots (see [`sched_between`]).
+/// CPU milliseconds used between two [`sched_by_thread`] snapshots (see [`sched_between`]).
 pub fn cpu_ms_between(
     before: &std::collections::HashMap<String, ThreadSched>,
     after: &std::collections::HashMap<String, ThreadSched>,

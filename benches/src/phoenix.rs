@@ -15,7 +15,7 @@
 
 use crate::clients::{Options, ECHO_64};
 use crate::idle::memory_per_connection;
-use crate::measure::{cpu_ms_between, cpu_ns_by_thread, figure, percentile, R};
+use crate::measure::{cpu_ms_between, figure, percentile, sched_by_thread, R};
 use crate::passes::{cmp, Better, Comparison};
 use crate::reconnect::TetherReconnect;
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -88,7 +88,7 @@ pub async fn run(o: &Options) -> R<()> {
         "phx2" => {
             let topic = "room:bench-throughput";
             let client = joined(&o.url, topic).await?;
-            let cpu_before = cpu_ns_by_thread()?;
+            let cpu_before = sched_by_thread()?;
             let started = Instant::now();
             let mut in_flight = FuturesUnordered::new();
             let mut sent = 0;
@@ -103,7 +103,7 @@ pub async fn run(o: &Options) -> R<()> {
                 }
             }
             figure("replies_per_s", o.n as f64 / started.elapsed().as_secs_f64(), "1/s");
-            let cpu_ms = cpu_ms_between(&cpu_before, &cpu_ns_by_thread()?);
+            let cpu_ms = cpu_ms_between(&cpu_before, &sched_by_thread()?);
             figure("client_cpu_us_per_push", cpu_ms * 1000.0 / o.n as f64, "us");
         }
         "phx3" => {
